@@ -1,0 +1,38 @@
+"""bayeswd: weight decay as a prior.
+
+L2 weight decay is a Gaussian prior, L1 a Laplace prior. bayeswd puts side by side
+the closed-form ridge solution, gradient-descent weight decay in JAX, the MAP
+estimate and posterior samples, all in the canonical convention
+
+    J(w, b) = (1/2n) Σᵢ (xᵢ·w + b − yᵢ)² + (λ/2) ‖w‖²    (bias not penalized).
+"""
+
+from bayeswd import _jax_setup  # noqa: F401  (x64 before anything else touches JAX)
+from bayeswd.conventions import bayes_optimal_lam, lam_from_prior, prior_sd_from_lam
+from bayeswd.data import Dataset, d2l_data, load
+from bayeswd.gaussian import empirical_bayes, gaussian_posterior
+from bayeswd.ridge import ridge, ridge_path
+
+__version__ = "0.1.0"
+
+# PyMC-backed names import PyMC (seconds); load them on first use.
+_LAZY = {
+    "train": "bayeswd.train",
+    "map_estimate": "bayeswd.inference",
+    "lasso": "bayeswd.lasso",
+    "sample_posterior": "bayeswd.inference",
+    "decompose": "bayeswd.subspace",
+}
+
+__all__ = [
+    "Dataset", "d2l_data", "load", "ridge", "ridge_path", "gaussian_posterior", "empirical_bayes",
+    "lam_from_prior", "prior_sd_from_lam", "bayes_optimal_lam", *_LAZY, "__version__",
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'bayeswd' has no attribute {name!r}")

@@ -1,0 +1,115 @@
+"""One objective, many spellings (THEORY.md §1).
+
+The canonical objective of bayeswd, bias not penalized::
+
+    J(w, b) = (1/2n) Σᵢ (xᵢ·w + b − yᵢ)² + (λ/2) ‖w‖²
+
+Every function here converts another spelling of the same minimizer into λ
+(``lam``) or back. The tests prove each row by solving both objectives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bayeswd._validate import as_penalty, as_positive
+
+__all__ = [
+    "lam_from_prior", "prior_sd_from_lam", "bayes_optimal_lam",
+    "sklearn_alpha_from_lam", "lam_from_sklearn_alpha",
+    "lasso_alpha_from_laplace_scale", "laplace_scale_from_lasso_alpha",
+    "Spelling", "FRAMEWORKS", "from_framework",
+]
+
+
+def lam_from_prior(noise_sd: float, prior_sd: float, n: int) -> float:
+    """λ = σ² / (n τ²): the Gaussian prior N(0, τ²) with noise sd σ as a penalty on J."""
+    return as_positive(noise_sd, "noise_sd") ** 2 / (n * as_positive(prior_sd, "prior_sd") ** 2)
+
+
+def prior_sd_from_lam(lam: float, noise_sd: float, n: int) -> float:
+    """τ = σ / √(n λ): the prior sd whose MAP is the minimizer of J at ``lam`` (λ > 0)."""
+    return as_positive(noise_sd, "noise_sd") / (n * as_positive(lam, "lam")) ** 0.5
+
+
+def bayes_optimal_lam(noise_sd: float, prior_sd: float, n: int) -> float:
+    """λ* = σ²/(n τ²): for a rotation-invariant Gaussian prior the posterior mean,
+    which minimizes the expected prediction risk, is the minimizer of J at λ*."""
+    return lam_from_prior(noise_sd, prior_sd, n)
+
+
+def sklearn_alpha_from_lam(lam: float, n: int) -> float:
+    """scikit-learn ``Ridge(alpha)`` minimizes ‖y − Xw − b‖² + α‖w‖²: α = n λ."""
+    return n * as_penalty(lam)
+
+
+def lam_from_sklearn_alpha(alpha: float, n: int) -> float:
+    return as_penalty(alpha, "alpha") / n
+
+
+def lasso_alpha_from_laplace_scale(scale: float, noise_sd: float, n: int) -> float:
+    """Laplace prior exp(−|w|/s)/(2s): the MAP minimizes (1/2n)‖y − Xw − b‖² + α‖w‖₁
+    (scikit-learn ``Lasso(alpha)``) with α = σ² / (n s)."""
+    return as_positive(noise_sd, "noise_sd") ** 2 / (n * as_positive(scale, "scale"))
+
+
+def laplace_scale_from_lasso_alpha(alpha: float, noise_sd: float, n: int) -> float:
+    return as_positive(noise_sd, "noise_sd") ** 2 / (n * as_positive(alpha, "alpha"))
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How a framework's weight-decay knob ``wd`` and learning rate map onto J.
+
+    The framework's data loss is ``loss_scale`` × mean(r²/2) (2 for a plain mean of r²),
+    averaged over the k outputs too when ``mean_over_outputs``; its decay adds
+    ``decay_coef·wd·w`` to the gradient. Its SGD steps are then exactly bayeswd's
+    SGD steps on J with ``lam = wd·decay_coef·k'/loss_scale`` and
+    ``lr·loss_scale/k'``, where k' = k if ``mean_over_outputs`` else 1.
+    """
+
+    name: str
+    loss: str
+    loss_scale: float
+    mean_over_outputs: bool
+    decay_coef: float
+    decays_bias: bool
+    note: str
+
+    def to_canonical(self, wd: float, lr: float, n_targets: int = 1) -> tuple[float, float]:
+        k = n_targets if self.mean_over_outputs else 1
+        return wd * self.decay_coef * k / self.loss_scale, lr * self.loss_scale / k
+
+
+FRAMEWORKS: dict[str, Spelling] = {s.name: s for s in (
+    Spelling("scratch", "Σ r²/(2n) + (λ/2)‖w‖²", 1.0, False, 1.0, False,
+             "d2l's WeightDecayScratch: the canonical objective itself"),
+    Spelling("mxnet", "gluon L2Loss = mean(r²/2), Trainer wd", 1.0, True, 1.0, False,
+             "d2l sets wd_mult = 0 on the bias"),
+    Spelling("pytorch", "MSELoss = mean(r²), SGD weight_decay=wd", 2.0, True, 1.0, False,
+             "MSELoss has no ½: its gradient is twice ours, so λ = wd/2 and the step doubles; "
+             "d2l puts the bias in a parameter group without decay"),
+    Spelling("pytorch-all", "MSELoss = mean(r²), SGD(model.parameters(), weight_decay=wd)", 2.0, True, 1.0, True,
+             "the d2l-zh concise run without parameter groups and seed 004 decay the bias too"),
+    Spelling("tensorflow", "MeanSquaredError = mean(r²) + l2(wd) = wd·Σw²", 2.0, True, 2.0, False,
+             "both terms are twice ours: λ = wd and the step doubles"),
+    Spelling("jax-book", "mean(r²/2), optax.add_decayed_weights(wd) on all params", 1.0, True, 1.0, True,
+             "the printed JAX chapter decays the bias too"),
+    Spelling("jax", "mean(r²/2), optax decay masked to the kernel", 1.0, True, 1.0, False,
+             "the revision in seed 000 masks the bias"),
+    Spelling("sgd-decoupled", "w ← (1 − ηλ_d)w − η∇L", 1.0, False, 1.0, False,
+             "identical to coupled L2 for plain SGD only; not for Adam (AdamW ≠ Adam + L2)"),
+)}
+
+
+def from_framework(framework: str, wd: float, lr: float, n_targets: int = 1) -> tuple[float, float, bool]:
+    """Translate a framework's ``(wd, lr)`` into bayeswd's ``(lam, lr, decay_bias)``.
+
+    The returned λ is in the canonical convention J = Σᵢ‖rᵢ‖²/(2n) + (λ/2)‖w‖².
+    """
+    try:
+        spelling = FRAMEWORKS[framework]
+    except KeyError:
+        raise ValueError(f"unknown framework {framework!r}; choose one of {sorted(FRAMEWORKS)}") from None
+    lam, lr = spelling.to_canonical(as_penalty(wd, "wd"), as_positive(lr, "lr"), n_targets)
+    return lam, lr, spelling.decays_bias

@@ -1,0 +1,194 @@
+"""Datasets: the d2l weight-decay data, the seeds' other data, and user files.
+
+A :class:`Dataset` is a frozen bundle of training and validation arrays plus
+what is known about how they were made (true weights, noise sd).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bayeswd._validate import as_design, as_target
+
+__all__ = ["Dataset", "d2l_data", "multioutput_data", "mlp_binary_data", "load"]
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Training and validation arrays, float64.
+
+    ``y`` is (n,) for one target or (n, k) for k targets. ``w_true``, ``b_true``
+    and ``noise`` (the noise sd) are ``None`` when unknown.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    w_true: np.ndarray | None = None
+    b_true: float | np.ndarray | None = None
+    noise: float | None = None
+    name: str = "data"
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        X_train = as_design(self.X_train, "X_train")
+        X_val = as_design(self.X_val, "X_val")
+        if X_val.shape[1] != X_train.shape[1]:
+            raise ValueError(
+                f"X_val has {X_val.shape[1]} columns but X_train has {X_train.shape[1]}; "
+                "training and validation rows must have the same features"
+            )
+        y_train = as_target(self.y_train, X_train.shape[0], "y_train")
+        y_val = as_target(self.y_val, X_val.shape[0], "y_val")
+        if y_train.shape[1:] != y_val.shape[1:]:
+            raise ValueError("y_train and y_val must have the same number of targets")
+        for name, value in (("X_train", X_train), ("y_train", y_train), ("X_val", X_val), ("y_val", y_val)):
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+
+    @property
+    def n_train(self) -> int:
+        return self.X_train.shape[0]
+
+    @property
+    def num_inputs(self) -> int:
+        return self.X_train.shape[1]
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.name!r}, train {self.X_train.shape} -> {self.y_train.shape}, "
+            f"val {self.X_val.shape}, noise={self.noise})"
+        )
+
+
+def d2l_data(seed: int = 0, n_train: int = 20, n_val: int = 100, num_inputs: int = 200,
+             noise: float = 0.01, w: float = 0.01, b: float = 0.05) -> Dataset:
+    """The d2l weight-decay data: y = b + Σᵢ w·xᵢ + N(0, noise²), x ~ N(0, I).
+
+    The first ``n_train`` rows are the training set, as in d2l's ``Data`` class.
+    """
+    rng = np.random.default_rng(seed)
+    n = n_train + n_val
+    X = rng.standard_normal((n, num_inputs))
+    w_true = np.full(num_inputs, float(w))
+    y = X @ w_true + b + noise * rng.standard_normal(n)
+    return Dataset(X[:n_train], y[:n_train], X[n_train:], y[n_train:], w_true, float(b), float(noise),
+                   name="d2l", meta={"seed": seed})
+
+
+def multioutput_data(seed: int = 0, n_samples: int = 10_100, n_features: int = 6, n_targets: int = 3,
+                     n_informative: int = 5, noise: float = 1.0, n_train: int = 100) -> Dataset:
+    """Seed 002's data: ``sklearn.datasets.make_regression`` semantics, without sklearn.
+
+    Informative coefficients are 100·U(0, 1), the others 0; the bias is U(0, 1)
+    (the notebook's ``random.random()``); the first ``n_train`` rows train.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features))
+    coef = np.zeros((n_features, n_targets))
+    coef[:n_informative] = 100.0 * rng.uniform(size=(n_informative, n_targets))
+    coef = coef[rng.permutation(n_features)]
+    bias = float(rng.uniform())
+    Y = X @ coef + bias + noise * rng.standard_normal((n_samples, n_targets))
+    return Dataset(X[:n_train], Y[:n_train], X[n_train:], Y[n_train:], coef, bias, float(noise),
+                   name="multioutput", meta={"seed": seed})
+
+
+def mlp_binary_data(seed: int = 0, dim: int = 1000, test_size: float = 0.33) -> Dataset:
+    """Seed 004's data: dim×dim standard normal X, labels half 0 and half 1, no signal.
+
+    Shuffled and split like ``train_test_split(test_size=0.33)``: the labels are
+    independent of X, so nothing learnable exists and any fit is overfitting.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((dim, dim))
+    y = np.concatenate([np.zeros(dim // 2), np.ones(dim - dim // 2)])
+    order = rng.permutation(dim)
+    n_test = int(np.ceil(test_size * dim))
+    test, train = order[:n_test], order[n_test:]
+    return Dataset(X[train], y[train], X[test], y[test], None, None, None,
+                   name="mlp-binary", meta={"seed": seed})
+
+
+def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: float | None = None,
+         seed: int = 0) -> Dataset:
+    """Read a user's .npz or .csv file into a validated :class:`Dataset`.
+
+    .npz: arrays ``X_train``, ``y_train``, ``X_val``, ``y_val`` or ``X``, ``y``
+    (then split). Pickled objects are never loaded. .csv: a header row, numeric
+    columns; ``target`` is the name or index of the target column. Rows are
+    split into training and validation with a seeded shuffle.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"data file {str(path)!r} does not exist; pass the path of a .npz or .csv file")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        arrays = _read_npz(path)
+    elif suffix == ".csv":
+        arrays = _read_csv(path, target)
+    else:
+        raise ValueError(f"unsupported data file type {suffix!r} for {path.name}; use .npz or .csv")
+    if "X_train" not in arrays:
+        arrays = _split(arrays["X"], arrays["y"], val_fraction, seed, path.name)
+    try:
+        return Dataset(arrays["X_train"], arrays["y_train"], arrays["X_val"], arrays["y_val"],
+                       noise=noise, name=path.stem)
+    except ValueError as err:
+        raise ValueError(f"{path.name}: {err}") from None
+
+
+def _read_npz(path: Path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except Exception as err:  # zipfile, pickle refusal, truncated data
+        raise ValueError(f"cannot read {path.name} as .npz ({err}); save it with numpy.savez") from None
+    if {"X_train", "y_train", "X_val", "y_val"} <= arrays.keys() or {"X", "y"} <= arrays.keys():
+        return arrays
+    raise ValueError(
+        f"{path.name} has arrays {sorted(arrays)}; it needs X and y, or X_train, y_train, X_val and y_val"
+    )
+
+
+def _read_csv(path: Path, target: str | int) -> dict:
+    try:
+        with path.open(newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"cannot read {path.name} as text CSV ({err})") from None
+    if len(rows) < 2:
+        raise ValueError(f"{path.name} needs a header row and at least one data row")
+    header, body = rows[0], rows[1:]
+    if isinstance(target, str) and not target.lstrip("-").isdigit():
+        if target not in header:
+            raise ValueError(f"target column {target!r} not in {path.name}; columns are {header}")
+        column = header.index(target)
+    else:
+        column = int(target) % len(header)
+    widths = {len(row) for row in body}
+    if widths != {len(header)}:
+        raise ValueError(f"{path.name}: every row must have {len(header)} fields like the header")
+    try:
+        table = np.array(body, dtype=np.float64)
+    except ValueError:
+        raise ValueError(f"{path.name} has non-numeric fields; encode every column as a number") from None
+    return {"X": np.delete(table, column, axis=1), "y": table[:, column]}
+
+
+def _split(X, y, val_fraction: float, seed: int, label: str) -> dict:
+    X = as_design(X, f"X in {label}")
+    y = as_target(y, X.shape[0], f"y in {label}")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    n_val = int(round(val_fraction * X.shape[0]))
+    if n_val < 1 or n_val >= X.shape[0]:
+        raise ValueError(f"{label} has {X.shape[0]} rows: too few to split into training and validation")
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    val, train = order[:n_val], order[n_val:]
+    return {"X_train": X[train], "y_train": y[train], "X_val": X[val], "y_val": y[val]}

@@ -1,0 +1,133 @@
+"""Closed-form ridge regression with an unpenalized intercept (THEORY.md §2).
+
+All functions minimize the canonical objective
+
+    J(w, b) = (1/2n) ‖y − Xw − b‖² + (λ/2) ‖w‖²
+
+(scikit-learn ``Ridge(alpha=n·λ)``). At λ = 0 the minimum-norm solution is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bayeswd._validate import as_penalties, as_penalty, as_Xy
+
+__all__ = ["RidgeFit", "RidgePath", "ridge", "ridge_path", "min_norm"]
+
+
+@dataclass(frozen=True)
+class RidgeFit:
+    """``w`` is (p,) or (p, k); ``b`` is a float or (k,)."""
+
+    w: np.ndarray
+    b: float | np.ndarray
+    lam: float
+
+    def predict(self, X) -> np.ndarray:
+        return np.asarray(X, dtype=np.float64) @ self.w + self.b
+
+
+@dataclass(frozen=True)
+class RidgePath:
+    """The ridge solution at every λ of a grid, from one SVD.
+
+    ``w`` is (L, p) or (L, p, k), ``b`` (L,) or (L, k). ``dof`` is tr H of the
+    smoother including the intercept; ``loo_mse`` the exact leave-one-out mean
+    squared error; ``gcv`` the generalized cross-validation score.
+    """
+
+    lams: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    dof: np.ndarray
+    loo_mse: np.ndarray
+    gcv: np.ndarray
+    train_mse: np.ndarray
+
+    @property
+    def best_loo_lam(self) -> float:
+        return float(self.lams[np.argmin(self.loo_mse)])
+
+    @property
+    def best_gcv_lam(self) -> float:
+        return float(self.lams[np.argmin(self.gcv)])
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions (L, m) or (L, m, k) of every λ on the rows of ``X``."""
+        X = np.asarray(X, dtype=np.float64)
+        return np.einsum("mp,lp...->lm...", X, self.w) + self.b[:, None]
+
+
+def _centre(X: np.ndarray, y: np.ndarray):
+    x_mean, y_mean = X.mean(axis=0), y.mean(axis=0)
+    return X - x_mean, y - y_mean, x_mean, y_mean
+
+
+def ridge(X, y, lam: float) -> RidgeFit:
+    """Minimize J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖² exactly.
+
+    Solves the p×p primal system when n ≥ p and the n×n dual system when p > n;
+    λ = 0 gives the minimum-norm least-squares solution. ``y`` may be (n, k).
+    """
+    X, y = as_Xy(X, y)
+    lam = as_penalty(lam)
+    Xc, yc, x_mean, y_mean = _centre(X, y)
+    n, p = X.shape
+    if lam == 0:
+        w = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    elif n >= p:
+        w = np.linalg.solve(Xc.T @ Xc + n * lam * np.eye(p), Xc.T @ yc)
+    else:
+        w = Xc.T @ np.linalg.solve(Xc @ Xc.T + n * lam * np.eye(n), yc)
+    b = y_mean - x_mean @ w
+    return RidgeFit(w, b if np.ndim(b) else float(b), lam)
+
+
+def min_norm(X, y) -> RidgeFit:
+    """The minimum-norm interpolant: the λ → 0 limit of :func:`ridge`."""
+    return ridge(X, y, 0.0)
+
+
+def ridge_path(X, y, lams) -> RidgePath:
+    """Ridge solutions, degrees of freedom, exact LOO error and GCV for every λ.
+
+    One thin SVD of the centred X, Xc = U diag(d) Vᵀ, serves the whole grid:
+    w_λ = V diag(d/(d² + nλ)) Uᵀyc, H_λ = 11ᵀ/n + U diag(d²/(d² + nλ)) Uᵀ,
+    LOO residual eᵢ = (yᵢ − ŷᵢ)/(1 − Hᵢᵢ), GCV = n‖(I − H)y‖² / tr(I − H)².
+    Objective: J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖² at each λ.
+    """
+    X, y = as_Xy(X, y)
+    lams = as_penalties(lams)
+    Xc, yc, x_mean, y_mean = _centre(X, y)
+    n = X.shape[0]
+    U, d, Vt = np.linalg.svd(Xc, full_matrices=False)
+    keep = d > d.max() * max(X.shape) * np.finfo(float).eps  # drop the null directions (centring kills one)
+    U, d, Vt = U[:, keep], d[keep], Vt[keep]
+    c = U.T @ yc                                           # (r,) or (r, k)
+    denom = d**2 + n * lams[:, None]                       # (L, r)
+    shrink = d**2 / denom                                  # eigenvalues of the centred hat matrix
+    coef = d / denom                                       # (L, r)
+    if y.ndim == 1:
+        w = (coef * c) @ Vt                                # (L, p)
+        fitted = (shrink * c) @ U.T                        # (L, n)
+    else:
+        w = np.einsum("lr,rk,rp->lpk", coef, c, Vt)
+        fitted = np.einsum("lr,rk,nr->lnk", shrink, c, U)
+    b = y_mean - np.einsum("p,lp...->l...", x_mean, w)
+    resid = yc - fitted                                    # (L, n[, k])
+    h_diag = 1.0 / n + shrink @ (U**2).T                   # (L, n)
+    dof = 1.0 + shrink.sum(axis=1)
+    extra = (slice(None), slice(None)) + (None,) * (y.ndim - 1)
+    sq_axes = tuple(range(1, resid.ndim))
+    rss = (resid**2).sum(axis=sq_axes)
+    k = 1 if y.ndim == 1 else y.shape[1]
+    # An interpolating fit (λ = 0, p ≥ n) has Hᵢᵢ = 1: leave-one-out and GCV are undefined there.
+    leverage_gap = np.where(1.0 - h_diag > 1e-12, 1.0 - h_diag, np.nan)
+    loo_mse = ((resid / leverage_gap[extra]) ** 2).mean(axis=sq_axes)
+    dof_gap = np.where(n - dof > 1e-12, n - dof, np.nan)
+    gcv = n * rss / k / dof_gap**2
+    return RidgePath(lams, w, b, dof, np.where(np.isnan(loo_mse), np.inf, loo_mse),
+                     np.where(np.isnan(gcv), np.inf, gcv), rss / (n * k))

@@ -1,0 +1,28 @@
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import bayeswd
+
+settings.register_profile("ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(scope="session")
+def d2l():
+    return bayeswd.d2l_data()
+
+
+def svd_problem(n, p, k=None, seed=0, rank=None):
+    """X built from a chosen SVD, so that the exact ridge solution is known in closed form."""
+    rng = np.random.default_rng(seed)
+    r = min(n, p) if rank is None else rank
+    U, _ = np.linalg.qr(rng.standard_normal((n, r)))
+    V, _ = np.linalg.qr(rng.standard_normal((p, r)))
+    d = np.linspace(3.0, 0.5, r)
+    X = (U * d) @ V.T
+    y = rng.standard_normal(n) if k is None else rng.standard_normal((n, k))
+    return X, y, U, d, V

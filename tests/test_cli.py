@@ -1,0 +1,26 @@
+import subprocess
+import sys
+
+import pytest
+
+from bayeswd import __version__
+from bayeswd.cli import main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_help_lists_commands(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for command in ("report", "run", "list"):
+        assert command in out
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "bayeswd.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "report" in out.stdout
