@@ -1,0 +1,172 @@
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import bayeswd
+from bayeswd import conventions as cv
+from bayeswd.data import Dataset, multioutput_data
+from bayeswd.subspace import decompose, null_space_factor
+from bayeswd.train import TRACE_COUNT, TrainingDiverged, stability_bound, train
+
+
+def _centred(d):
+    mean = d.X_train.mean(axis=0)
+    return Dataset(d.X_train - mean, d.y_train, d.X_val - mean, d.y_val, noise=d.noise)
+
+
+@pytest.mark.parametrize("lam", [0.05, 3.0])
+def test_full_batch_gd_converges_to_ridge(d2l, lam):
+    data = _centred(d2l)
+    lr = 0.9 * stability_bound(data.X_train, lam)
+    # Centred, the Hessian is block-diagonal: S + λI for w and 1 for b; the slowest rate is min(λ, 1).
+    epochs = int(np.ceil(40 / (lr * min(lam, 1.0))))
+    run = train(data, lam, lr=lr, epochs=epochs, batch_size=None, w0=np.zeros(200))
+    fit = bayeswd.ridge(data.X_train, data.y_train, lam)
+    np.testing.assert_allclose(run.w, fit.w, atol=1e-8, rtol=0)
+    assert run.b == pytest.approx(fit.b, abs=1e-8)
+
+
+def test_lambda_zero_from_zero_reaches_augmented_min_norm(d2l):
+    X, y = d2l.X_train, d2l.y_train
+    lr = 0.9 * stability_bound(X)
+    run = train(d2l, 0.0, lr=lr, epochs=20_000, batch_size=None, w0=np.zeros(200), b0=0.0)
+    theta = np.linalg.pinv(np.column_stack([X, np.ones(20)])) @ y
+    np.testing.assert_allclose(run.w, theta[:-1], atol=1e-8)
+    assert run.b == pytest.approx(theta[-1], abs=1e-8)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 5, 20])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+@pytest.mark.parametrize("lam", [0.0, 3.0])
+def test_null_space_decays_exactly(d2l, batch_size, optimizer, lam):
+    lr = 0.001  # stable for every batch size here, momentum included (0.01 diverges at batch 1)
+    run = train(d2l, lam, lr=lr, epochs=4, batch_size=batch_size, optimizer=optimizer, init_sd=0.5, seed=1)
+    _, null0 = decompose(run.w0, d2l.X_train)
+    _, null_t = decompose(run.w, d2l.X_train)
+    factor = null_space_factor(lr, lam, run.steps, 0.9 if optimizer == "momentum" else 0.0)
+    if optimizer == "sgd":
+        assert factor == pytest.approx((1 - lr * lam) ** run.steps, rel=1e-14)
+    assert np.linalg.norm(run.w) < 10 * np.linalg.norm(run.w0)
+    np.testing.assert_allclose(null_t, factor * null0, atol=1e-10, rtol=0)
+
+
+def test_momentum_with_decay_breaks_the_plain_sgd_law(d2l):
+    # THEORY §4 says (1 − ηλ)^T holds with momentum too; it does not once λ > 0.
+    run = train(d2l, 3.0, lr=0.01, epochs=4, optimizer="momentum", init_sd=0.5)
+    _, null0 = decompose(run.w0, d2l.X_train)
+    _, null_t = decompose(run.w, d2l.X_train)
+    assert np.abs(null_t - (1 - 0.03) ** run.steps * null0).max() > 1e-3
+
+
+@pytest.mark.parametrize("decay", ["coupled", "decoupled"])
+def test_adam_moves_the_null_space(d2l, decay):
+    run = train(d2l, 0.0, lr=0.01, epochs=4, optimizer="adam", decay=decay, init_sd=0.5)
+    _, null0 = decompose(run.w0, d2l.X_train)
+    _, null_t = decompose(run.w, d2l.X_train)
+    assert np.linalg.norm(null_t - null0) > 1e-3 * np.linalg.norm(null0)
+
+
+def test_decoupled_equals_coupled_for_sgd_but_not_adam(d2l):
+    for optimizer, equal in (("sgd", True), ("adam", False)):
+        a = train(d2l, 3.0, optimizer=optimizer, decay="coupled")
+        b = train(d2l, 3.0, optimizer=optimizer, decay="decoupled")
+        assert np.allclose(a.w, b.w, atol=1e-12) is equal
+
+
+def test_seed_002_three_ways_agree():
+    """The notebook's hand update, the PyTensor gradient and optax's built-in decay."""
+    data = multioutput_data()
+    X, Y = data.X_train, data.y_train
+    wd, lr, epochs, batch = 0.01, 0.01, 16, len(X) // 3
+    rng = np.random.default_rng(0)
+    bound = 1 / np.sqrt(6)
+    w0, b0 = rng.uniform(-bound, bound, (6, 3)), rng.uniform(-bound, bound, 3)
+
+    w, b = w0.copy(), b0.copy()  # the notebook: delta = 2(ŷ − y)/numel; w −= lr (Xᵀdelta + λw)
+    for _ in range(epochs):
+        for start in range(0, len(Y), batch):
+            xb, yb = X[start:start + batch], Y[start:start + batch]
+            delta = 2 * (xb @ w + b - yb) / yb.size
+            b = b - lr * delta.sum(axis=0)
+            w = w - lr * (xb.T @ delta + wd * w)
+
+    lam, lr_c, decay_bias = cv.from_framework("pytorch", wd, lr, n_targets=3)
+    ours = train(data, lam, lr=lr_c, epochs=epochs, batch_size=batch, shuffle=False, w0=w0, b0=b0,
+                 decay_bias=decay_bias)
+
+    opt = optax.chain(optax.masked(optax.add_decayed_weights(wd), {"w": True, "b": False}), optax.sgd(lr))
+    params = {"w": jnp.asarray(w0), "b": jnp.asarray(b0)}
+    state = opt.init(params)
+    loss = jax.jit(jax.grad(lambda p, xb, yb: jnp.mean((xb @ p["w"] + p["b"] - yb) ** 2)))
+    for _ in range(epochs):
+        for start in range(0, len(Y), batch):
+            updates, state = opt.update(loss(params, X[start:start + batch], Y[start:start + batch]), state, params)
+            params = optax.apply_updates(params, updates)
+
+    np.testing.assert_allclose(ours.w, w, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(ours.b, b, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(params["w"], w, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(params["b"], b, atol=1e-12, rtol=0)
+
+
+def test_sweep_is_an_xarray_and_compiles_once(d2l):
+    before = TRACE_COUNT["program"]
+    run = train(d2l, [0.0, 0.5, 3.0], seed=[0, 1], init_sd=[0.01, 1.0], epochs=3)
+    assert TRACE_COUNT["program"] == before + 1
+    assert run.result["val_loss"].dims == ("lam", "seed", "init_sd", "epoch")
+    assert run.w.shape == (3, 2, 2, 200)
+    again = train(d2l, [0.1, 0.2, 0.4], seed=[5, 6], init_sd=[0.1, 2.0], epochs=3)
+    assert TRACE_COUNT["program"] == before + 1  # new values, same shapes: no retrace
+    single = train(d2l, 0.5, seed=1, init_sd=1.0, epochs=3)
+    np.testing.assert_allclose(single.w, run.result["w"].sel(lam=0.5, seed=1, init_sd=1.0), atol=1e-12)
+    assert again.device.startswith(jax.devices()[0].platform)
+
+
+def test_same_seed_same_numbers(d2l):
+    a, b = train(d2l, 3.0, seed=7), train(d2l, 3.0, seed=7)
+    np.testing.assert_array_equal(a.w, b.w)
+    assert not np.array_equal(a.w, train(d2l, 3.0, seed=8).w)
+
+
+def test_d2l_jax_revision_runs(d2l):
+    # The printed "L2 norm of w" is ‖w‖²/2: at λ = 0 it stays near the init's p·0.01²/2 = 0.01.
+    free, decayed = train(d2l, 0.0), train(d2l, 3.0)
+    assert free.result["l2_penalty"][-1] == pytest.approx(0.01, rel=0.3)
+    assert decayed.result["l2_penalty"][-1] < 0.3 * free.result["l2_penalty"][-1]
+    assert decayed.result["val_loss"][-1] < free.result["val_loss"][-1]
+
+
+def test_torch_init_and_l1_options(d2l):
+    run = train(d2l, 0.0, init="torch", epochs=1)
+    assert np.abs(run.w0).max() <= 1 / np.sqrt(200) and run.b0 != 0
+    prox = train(d2l, 0.01, penalty="l1", l1_method="proximal", epochs=20, lr=0.05)
+    sub = train(d2l, 0.01, penalty="l1", l1_method="subgradient", epochs=20, lr=0.05)
+    assert np.count_nonzero(prox.w == 0) > 20  # exact zeros from the soft threshold
+    assert np.count_nonzero(sub.w == 0) == 0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(lam=-1.0), ">= 0"),
+    (dict(batch_size=0), "positive integer"),
+    (dict(epochs=0), "positive integer"),
+    (dict(lr=-0.1), "> 0"),
+    (dict(optimizer="lbfgs"), "choose one of"),
+    (dict(lam=[0.1, -2.0]), ">= 0"),
+])
+def test_bad_input(d2l, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train(d2l, **kwargs)
+
+
+def test_unstable_learning_rate_warns_then_divergence_names_the_bound(d2l):
+    bound = stability_bound(d2l.X_train)
+    with pytest.warns(RuntimeWarning, match="stability bound"):
+        with pytest.raises(TrainingDiverged, match=r"epoch \d+ \(step \d+\).*2/\(s_max \+ λ\)"):
+            train(d2l, 0.0, lr=3 * bound, batch_size=None, epochs=2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train(d2l, 0.0, lr=0.5 * bound, batch_size=None, epochs=2)
