@@ -25,7 +25,7 @@ import optax
 import xarray as xr
 
 from bayeswd._validate import as_penalty, as_positive, as_positive_int
-from bayeswd.backend import compile_objective
+from bayeswd.backend import compile_objective, reference_objective
 from bayeswd.data import Dataset
 
 __all__ = ["TrainRun", "TrainingDiverged", "train", "stability_bound", "OPTIMIZERS", "INITS"]
@@ -105,7 +105,7 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
           init_sd=0.01, seed=0, init: str = "normal", optimizer: str = "sgd", momentum: float = 0.9,
           decay: str = "coupled", penalty: str = "l2", l1_method: str = "subgradient",
           decay_bias: bool = False, shuffle: bool = True, w0=None, b0=None,
-          check_finite: bool = True) -> TrainRun:
+          check_finite: bool = True, objective: str = "pymc") -> TrainRun:
     """Train by gradient descent on J(w, b) = Σ‖r‖²/(2n) + (λ/2)‖w‖² (or + λ‖w‖₁ for ``penalty="l1"``).
 
     ``batch_size=None`` is full batch. ``decay="coupled"`` puts the penalty in the
@@ -116,7 +116,8 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     ``"normal"`` (N(0, init_sd²) weights, zero bias) or ``"torch"`` (PyTorch's
     ``nn.Linear`` default U(±1/√p) on weights and bias; init_sd is ignored).
     ``shuffle=False`` takes the minibatches in row order (seed 002's notebook).
-    ``w0``/``b0`` override the random start.
+    ``w0``/``b0`` override the random start. ``objective="reference"`` swaps the
+    PyMC-compiled J for the hand-typed JAX one (for benchmarks and cross-checks).
     """
     if not isinstance(dataset, Dataset):
         raise ValueError("train takes a bayeswd.Dataset; build one with bayeswd.d2l_data() or bayeswd.load(path)")
@@ -129,6 +130,7 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     batch_size = n if batch_size is None else as_positive_int(batch_size, "batch_size")
     batch_size = min(batch_size, n)
     for name, value, allowed in (("optimizer", optimizer, OPTIMIZERS), ("init", init, INITS),
+                                 ("objective", objective, ("pymc", "reference")),
                                  ("decay", decay, ("coupled", "decoupled")), ("penalty", penalty, ("l1", "l2")),
                                  ("l1_method", l1_method, ("subgradient", "proximal"))):
         if value not in allowed:
@@ -147,7 +149,8 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     static = _Static(n=n, p=p, k=k, batch_size=batch_size, epochs=epochs, optimizer=optimizer, decay=decay,
                      prior="laplace" if penalty == "l1" else "gaussian",
                      proximal=penalty == "l1" and l1_method == "proximal", decay_bias=bool(decay_bias),
-                     init=init, momentum=float(momentum), fixed_start=w0 is not None, shuffle=bool(shuffle))
+                     init=init, momentum=float(momentum), fixed_start=w0 is not None, shuffle=bool(shuffle),
+                     objective=objective)
     program = _compiled(static)
     start = _start_params(static, w0, b0)
     grid = np.array(list(itertools.product(lams, seeds, init_sds)), dtype=np.float64).reshape(len(lams), -1, 3)
@@ -192,7 +195,11 @@ class _Static:
     momentum: float
     fixed_start: bool
     shuffle: bool
+    objective: str
 
+
+# λ values per vmapped chunk (see per_seed); a tuning knob, not a semantic one.
+LAM_CHUNK = 64
 
 # Counts traces of the training program, so tests can prove a sweep compiles once.
 TRACE_COUNT = {"program": 0}
@@ -219,7 +226,8 @@ def _optimizer(static: _Static, lam, lr):
 
 @lru_cache(maxsize=64)
 def _compiled(static: _Static):
-    objective = compile_objective(static.p, static.k, static.prior, static.decay_bias)
+    build = compile_objective if static.objective == "pymc" else reference_objective
+    objective = build(static.p, static.k, static.prior, static.decay_bias)
     n, bs = static.n, static.batch_size
     full, rest = divmod(n, bs)
 
@@ -232,7 +240,7 @@ def _compiled(static: _Static):
 
         def step(carry, idx):
             params, opt_state = carry
-            _, grads = objective.value_and_grad(params, X[idx], y[idx], lam_in_objective, float(n))
+            grads = objective.grad(params, X[idx], y[idx], lam_in_objective, float(n))
             updates, opt_state = opt.update(grads, opt_state, params)
             params = optax.apply_updates(params, updates)
             if static.proximal:  # soft-threshold: the proximal map of lr·λ‖w‖₁
@@ -256,9 +264,12 @@ def _compiled(static: _Static):
     def per_seed(lams, seed, init_sd, lr, start, X, y, X_val, y_val):
         key = jax.random.PRNGKey(seed)
         initial = _initial(static, key, init_sd, start)
-        # Inner vmap over λ: the minibatches do not depend on λ, so they stay unbatched.
-        sweep = jax.vmap(run_one, in_axes=(0, None, None, None, None, None, None, None, None))
-        out = sweep(lams, key, init_sd, lr, start, X, y, X_val, y_val)
+        # Inner loop over λ: the minibatches do not depend on λ, so they stay unbatched. λ runs
+        # in vmapped chunks small enough that each chunk's parameters stay in cache for all steps.
+        def one(lam):
+            return run_one(lam, key, init_sd, lr, start, X, y, X_val, y_val)
+
+        out = jax.lax.map(one, lams, batch_size=min(LAM_CHUNK, lams.shape[0]))
         return {**out, "w0": initial["w"], "b0": initial["b"]}
 
     def program(lam_grid, seeds, init_sds, lr, start, X, y, X_val, y_val):

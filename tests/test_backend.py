@@ -5,10 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from bayeswd.backend import compile_objective
+from bayeswd.backend import compile_objective, reference_objective
 
 
 def _hand_J(prior, decay_bias):
+    """J typed out once more here, so neither library objective checks itself."""
     def J(params, X, y, lam, n):
         r = X @ params["w"] + params["b"] - y
         w, b = params["w"], params["b"]
@@ -71,3 +72,14 @@ def test_batch_size_can_vary():
         X, y = rng.standard_normal((rows, 4)), rng.standard_normal(rows)
         value, _ = objective.value_and_grad(params, X, y, 0.0, 10.0)
         assert float(value) == pytest.approx(np.sum((X @ np.ones(4) + 0.5 - y) ** 2) / (2 * rows))
+
+
+@pytest.mark.parametrize("prior", ["gaussian", "laplace"])
+def test_reference_objective_matches_compiled(prior):
+    rng = np.random.default_rng(3)
+    params = {"w": jnp.asarray(rng.normal(0, 0.3, 7)), "b": jnp.asarray(0.2)}
+    X, y = rng.standard_normal((4, 7)), rng.standard_normal(4)
+    a = compile_objective(7, None, prior).value_and_grad(params, X, y, 0.7, 10.0)
+    b = reference_objective(7, None, prior).value_and_grad(params, X, y, 0.7, 10.0)
+    assert float(a[0]) == pytest.approx(float(b[0]), abs=1e-13)
+    np.testing.assert_allclose(a[1]["w"], b[1]["w"], atol=1e-13)
