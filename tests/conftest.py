@@ -26,3 +26,14 @@ def svd_problem(n, p, k=None, seed=0, rank=None):
     X = (U * d) @ V.T
     y = rng.standard_normal(n) if k is None else rng.standard_normal((n, k))
     return X, y, U, d, V
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full-stats", action="store_true",
+                     help="run the statistical checks at the sizes the issues name (slower)")
+
+
+@pytest.fixture(scope="session")
+def full_stats(request):
+    """Long statistical checks run small by default and full with --full-stats or BAYESWD_FULL_STATS=1."""
+    return bool(request.config.getoption("--full-stats") or os.environ.get("BAYESWD_FULL_STATS"))

@@ -1,0 +1,318 @@
+"""MAP estimates and posterior samples for the Gaussian (↔ L2) and Laplace (↔ L1) priors.
+
+Model: y = Xw + b + N(0, σ²), b flat, w ~ N(0, τ²) (``scale`` = τ) or
+w ~ Laplace(0, s) (``scale`` = s). Its MAP minimizes J(w, b) = (1/2n)‖y − Xw − b‖²
++ (λ/2)‖w‖² with λ = σ²/(nτ²), or + α‖w‖₁ with α = σ²/(ns).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import arviz as az
+import numpy as np
+import pymc as pm
+
+from bayeswd._validate import as_positive, as_positive_int
+from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
+from bayeswd.data import Dataset
+from bayeswd.gaussian import empirical_bayes, gaussian_posterior
+from bayeswd.lasso import LassoFit, lasso, lasso_objective
+from bayeswd.models import PRIORS
+from bayeswd.ridge import ridge_path
+from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso, raw_model, svd_basis, svd_model,
+                              to_datatree)
+
+__all__ = ["MAPEstimate", "map_estimate", "sample_posterior", "Diagnostics", "diagnose", "SamplingWarning",
+           "Predictive", "posterior_predictive", "full_bayes", "LambdaChoices", "choose_lambda", "SAMPLERS"]
+
+SAMPLERS = ("exact", "pymc", "numpyro", "nutpie", "gibbs")
+
+
+class SamplingWarning(UserWarning):
+    """The sampler's diagnostics failed: its draws should not be trusted."""
+
+
+def _noise_sd(dataset: Dataset, noise_sd):
+    if noise_sd is not None:
+        return as_positive(noise_sd, "noise_sd")
+    if dataset.noise is None:
+        raise ValueError(f"dataset {dataset.name!r} has no known noise sd; pass noise_sd=..., "
+                         "or use full_bayes(dataset), which puts a prior on it")
+    return float(dataset.noise)
+
+
+def _check(dataset, prior, scale):
+    if not isinstance(dataset, Dataset):
+        raise ValueError("pass a bayeswd.Dataset; build one with bayeswd.d2l_data() or bayeswd.load(path)")
+    if prior not in PRIORS:
+        raise ValueError(f"unknown prior {prior!r}; choose one of {PRIORS}")
+    if dataset.y_train.ndim != 1:
+        raise ValueError("MAP and sampling take one target; fit each column of y separately")
+    return as_positive(scale, "scale")
+
+
+def _penalty(prior, scale, noise_sd, n):
+    return (lam_from_prior(noise_sd, scale, n) if prior == "gaussian"
+            else lasso_alpha_from_laplace_scale(scale, noise_sd, n))
+
+
+@dataclass(frozen=True)
+class MAPEstimate:
+    """The MAP found by ``pm.find_MAP`` and, for the Laplace prior, the exact lasso.
+
+    ``penalty`` is λ (Gaussian) or α (Laplace) in the canonical objective, and
+    ``objective`` is that objective at (w, b). For the Laplace prior ``lasso`` holds the
+    proximal-gradient solution with exact zeros and its (lower or equal) objective.
+    """
+
+    w: np.ndarray
+    b: float
+    prior: str
+    scale: float
+    noise_sd: float
+    penalty: float
+    objective: float
+    method: str
+    lasso: LassoFit | None = None
+
+    @property
+    def exact_zeros(self) -> int:
+        return int(np.count_nonzero(self.w == 0))
+
+
+def map_estimate(dataset: Dataset, prior: str, scale: float, *, noise_sd: float | None = None,
+                 method: str | None = None) -> MAPEstimate:
+    """MAP of w and b through PyMC's ``find_MAP``.
+
+    Minimizes J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖², λ = σ²/(nτ²) (Gaussian) or
+    (1/2n)‖y − Xw − b‖² + α‖w‖₁, α = σ²/(ns) (Laplace). The Gaussian posterior is
+    quadratic but scaled by 1/σ² = 10⁴ on the d2l data, so the default method is
+    trust-exact with the Hessian (Newton converges in one step on a quadratic);
+    the Laplace default is L-BFGS-B, which cannot land on the kinks at 0.
+    """
+    scale = _check(dataset, prior, scale)
+    sigma = _noise_sd(dataset, noise_sd)
+    X, y, n = dataset.X_train, dataset.y_train, dataset.n_train
+    penalty = _penalty(prior, scale, sigma, n)
+    model = raw_model(X, y, prior, scale, sigma)
+    method = method or ("trust-exact" if prior == "gaussian" else "L-BFGS-B")
+    options = dict(use_grad=True, use_hess=method in ("trust-exact", "trust-ncg", "trust-krylov", "Newton-CG"))
+    start = {"w": np.zeros(X.shape[1]), "b": float(y.mean())}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy's "hess ignored"-style chatter; the result is checked below
+        point = pm.find_MAP(method=method, model=model, initvals=start, progressbar=False,
+                            **options, **({"tol": 1e-14} if prior == "gaussian" else {}))
+    w, b = np.asarray(point["w"], dtype=float), float(point["b"])
+    r = y - X @ w - b
+    if prior == "gaussian":
+        objective = float(r @ r / (2 * n) + penalty / 2 * w @ w)
+        exact = None
+    else:
+        objective = lasso_objective(X, y, w, b, penalty)
+        exact = lasso(X, y, penalty)
+    return MAPEstimate(w, b, prior, scale, sigma, penalty, objective, method, exact)
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """ArviZ convergence diagnostics, worst case over all parameters."""
+
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    divergences: int
+    max_depth_hits: int
+    seconds: float
+
+    def failures(self, rhat: float = 1.01, ess: float = 400.0) -> list[str]:
+        out = []
+        if not self.max_rhat < rhat:
+            out.append(f"R-hat {self.max_rhat:.3f} ≥ {rhat}")
+        if self.min_ess_bulk < ess:
+            out.append(f"bulk ESS {self.min_ess_bulk:.0f} < {ess:.0f}")
+        if self.min_ess_tail < ess:
+            out.append(f"tail ESS {self.min_ess_tail:.0f} < {ess:.0f}")
+        if self.divergences:
+            out.append(f"{self.divergences} divergences")
+        return out
+
+    @property
+    def converged(self) -> bool:
+        return not self.failures()
+
+
+def diagnose(tree, var_names=("w", "b"), seconds: float = float("nan")) -> Diagnostics:
+    """Worst R-hat, bulk and tail ESS over ``var_names``, divergences and max-tree-depth hits."""
+    post = tree["posterior"]
+    names = [v for v in var_names if v in post]
+
+    def worst(ds, fn):
+        return fn([float(fn(np.asarray(ds[v]))) for v in names])
+
+    rhat = worst(az.rhat(tree, var_names=names), np.max)
+    bulk = worst(az.ess(tree, var_names=names, method="bulk"), np.min)
+    tail = worst(az.ess(tree, var_names=names, method="tail"), np.min)
+    stats = tree["sample_stats"] if "sample_stats" in tree.children else None
+    divergences = int(np.asarray(stats["diverging"]).sum()) if stats is not None and "diverging" in stats else 0
+    depth_key = next((k for k in ("reached_max_treedepth", "maxdepth_reached") if stats is not None and k in stats), None)
+    depth_hits = int(np.asarray(stats[depth_key]).sum()) if depth_key else 0
+    return Diagnostics(rhat, bulk, tail, divergences, depth_hits, seconds)
+
+
+def _record(tree, diagnostics: Diagnostics, **extra):
+    failures = diagnostics.failures()
+    tree.attrs.update({"max_rhat": diagnostics.max_rhat, "min_ess_bulk": diagnostics.min_ess_bulk,
+                       "min_ess_tail": diagnostics.min_ess_tail, "divergences": diagnostics.divergences,
+                       "max_depth_hits": diagnostics.max_depth_hits, "seconds": diagnostics.seconds,
+                       "converged": int(not failures), "failures": "; ".join(failures), **extra})
+    if failures:
+        warnings.warn(f"posterior sampling did not converge ({'; '.join(failures)}): do not trust these draws; "
+                      "use parameterization='svd' or a dense mass matrix", SamplingWarning, stacklevel=3)
+    return tree
+
+
+def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: float | None = None,
+                     sampler: str = "pymc", parameterization: str = "svd", mass: str = "diag",
+                     chains: int = 4, draws: int = 1000, tune: int = 1000, seed: int = 0):
+    """Posterior draws of w and b as an ArviZ DataTree (groups posterior, sample_stats).
+
+    The MAP of this posterior minimizes J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖²,
+    λ = σ²/(nτ²) (Gaussian; ``scale`` = τ) or + α‖w‖₁, α = σ²/(ns) (Laplace; ``scale`` = s).
+    ``sampler``: "exact" (i.i.d. conjugate draws, Gaussian only), "pymc", "numpyro" or
+    "nutpie" (NUTS), "gibbs" (Bayesian-lasso Gibbs, Laplace only). NUTS runs in the SVD
+    basis (``parameterization="svd"``) unless told "raw"; ``mass="dense"`` adapts a dense
+    (pymc, numpyro) or low-rank (nutpie) mass matrix. Diagnostics go into ``tree.attrs``;
+    failing ones also raise a :class:`SamplingWarning`.
+    """
+    scale = _check(dataset, prior, scale)
+    sigma = _noise_sd(dataset, noise_sd)
+    chains, draws = as_positive_int(chains, "chains"), as_positive_int(draws, "draws")
+    for name, value, allowed in (("sampler", sampler, SAMPLERS), ("parameterization", parameterization, ("svd", "raw")),
+                                 ("mass", mass, ("diag", "dense"))):
+        if value not in allowed:
+            raise ValueError(f"unknown {name} {value!r}; choose one of {allowed}")
+    X, y = dataset.X_train, dataset.y_train
+    meta = dict(prior=prior, scale=scale, noise_sd=sigma, sampler=sampler)
+    start = time.perf_counter()
+    if sampler == "exact":
+        if prior != "gaussian":
+            raise ValueError("exact draws exist for the Gaussian prior only; use sampler='gibbs' or NUTS")
+        w, b = gaussian_posterior(X, y, sigma, scale).sample(chains * draws, seed=seed)
+        tree = to_datatree({"w": w.reshape(chains, draws, -1), "b": b.reshape(chains, draws)}, meta)
+        return _record(tree, diagnose(tree, seconds=time.perf_counter() - start))
+    if sampler == "gibbs":
+        if prior != "laplace":
+            raise ValueError("the Gibbs sampler is the Bayesian lasso: use prior='laplace'")
+        w, b = gibbs_bayesian_lasso(X, y, scale, sigma, draws=draws, tune=tune, chains=chains, seed=seed)
+        tree = to_datatree({"w": w, "b": b}, meta)
+        return _record(tree, diagnose(tree, seconds=time.perf_counter() - start))
+
+    build = svd_model if parameterization == "svd" else raw_model
+    model = build(X, y, prior, scale, sigma)
+    kwargs = _nuts_kwargs(sampler, mass)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # samplers' own chatter; our diagnostics below decide
+        tree = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, model=model, progressbar=False,
+                         nuts_sampler=sampler, compute_convergence_checks=False, quiet=True, **kwargs)
+    seconds = time.perf_counter() - start
+    keep = [v for v in ("w", "b") if v in tree["posterior"]]
+    tree["posterior"] = tree["posterior"].to_dataset()[keep]
+    tree.attrs.update(meta | {"parameterization": parameterization, "mass": mass})
+    return _record(tree, diagnose(tree, seconds=seconds))
+
+
+def _nuts_kwargs(sampler: str, mass: str) -> dict:
+    if sampler == "pymc":
+        return {"init": "jitter+adapt_full" if mass == "dense" else "jitter+adapt_diag", "cores": 1}
+    if sampler == "numpyro":
+        return {"nuts_sampler_kwargs": {"chain_method": "vectorized", "dense_mass": mass == "dense"}}
+    return {"nuts_sampler_kwargs": {"adaptation": "low_rank" if mass == "dense" else "diag"}}
+
+
+@dataclass(frozen=True)
+class Predictive:
+    """Posterior predictive on held-out rows: mean, sd and interval coverage."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    coverage_50: float
+    coverage_90: float
+    mse: float
+
+
+def posterior_predictive(tree, X, y, noise_sd, seed: int = 0) -> Predictive:
+    """Predictive y* = x·w + b + ε over the posterior draws; ε ~ N(0, σ²) (σ per draw if sampled)."""
+    post = tree["posterior"]
+    w = np.asarray(post["w"]).reshape(-1, np.asarray(post["w"]).shape[-1])
+    b = np.asarray(post["b"]).reshape(-1)
+    sigma = np.asarray(post["noise_sd"]).reshape(-1) if "noise_sd" in post else np.full(b.size, noise_sd)
+    rng = np.random.default_rng(seed)
+    draws = w @ np.asarray(X).T + b[:, None] + sigma[:, None] * rng.standard_normal((b.size, len(X)))
+    lo50, hi50, lo90, hi90 = np.quantile(draws, [0.25, 0.75, 0.05, 0.95], axis=0)
+    mean = draws.mean(axis=0)
+    return Predictive(mean, draws.std(axis=0), float(np.mean((y >= lo50) & (y <= hi50))),
+                      float(np.mean((y >= lo90) & (y <= hi90))), float(np.mean((y - mean) ** 2)))
+
+
+def full_bayes(dataset: Dataset, *, chains: int = 4, draws: int = 1000, tune: int = 1000, seed: int = 0,
+               sampler: str = "pymc"):
+    """Hierarchical model: Half-Cauchy priors on σ and τ, w and b integrated out for NUTS.
+
+    The posterior of (σ, τ) is sampled; λ = σ²/(nτ²) (canonical J convention) is a
+    deterministic; w and b are then drawn exactly from their conjugate posterior given
+    each (σ, τ). Returns a DataTree with noise_sd, prior_sd, lam, w and b.
+    """
+    X, y = dataset.X_train, dataset.y_train
+    model, B = collapsed_hierarchical_model(X, y)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # The (σ, τ) posterior has a long ridge (p ≫ n pins σ² + pτ², not the split): small steps.
+        tree = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, model=model, progressbar=False,
+                         nuts_sampler=sampler, compute_convergence_checks=False, quiet=True, target_accept=0.95,
+                         **({"cores": 1} if sampler == "pymc" else {}))
+    post = tree["posterior"].to_dataset()
+    sigma = np.asarray(post["noise_sd"]).reshape(-1)
+    tau = np.asarray(post["prior_sd"]).reshape(-1)
+    rng = np.random.default_rng(seed)
+    # w | σ, τ, y in the SVD basis: data coordinates shrink, the null-space ones keep the prior.
+    c = B.U.T @ B.yc
+    post_var = 1.0 / (1.0 / tau[:, None] ** 2 + B.d**2 / sigma[:, None] ** 2)
+    z_data = post_var * B.d * c / sigma[:, None] ** 2 + np.sqrt(post_var) * rng.standard_normal(post_var.shape)
+    z_null = tau[:, None] * rng.standard_normal((tau.size, X.shape[1] - B.rank))
+    w = np.concatenate([z_data, z_null], axis=1) @ B.V.T
+    b = B.y_mean - w @ B.x_mean + sigma / np.sqrt(len(y)) * rng.standard_normal(tau.size)
+    shape = (chains, draws)
+    out = to_datatree({"noise_sd": sigma.reshape(shape), "prior_sd": tau.reshape(shape),
+                       "lam": np.asarray(post["lam"]), "w": w.reshape(shape + (-1,)), "b": b.reshape(shape)},
+                      {"sampler": sampler, "model": "hierarchical"})
+    out["sample_stats"] = tree["sample_stats"]
+    return _record(out, diagnose(out, var_names=("noise_sd", "prior_sd"), seconds=time.perf_counter() - start))
+
+
+@dataclass(frozen=True)
+class LambdaChoices:
+    """Three ways to choose λ, each in the canonical convention of J."""
+
+    full_bayes_median: float
+    full_bayes_interval: tuple[float, float]
+    empirical_bayes: float
+    leave_one_out: float
+    lams: np.ndarray
+    loo_mse: np.ndarray
+    lam_draws: np.ndarray
+
+
+def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 1000, seed: int = 0) -> LambdaChoices:
+    """λ by full Bayes (posterior of σ²/(nτ²)), empirical Bayes (type-II ML) and exact LOO."""
+    X, y = dataset.X_train, dataset.y_train
+    lams = np.logspace(-4, 3, 400) if lams is None else np.asarray(lams, dtype=float)
+    path = ridge_path(X, y, lams)
+    eb = empirical_bayes(X, y)
+    tree = full_bayes(dataset, chains=chains, draws=draws, tune=max(draws, 1000), seed=seed)
+    lam_draws = np.asarray(tree["posterior"]["lam"]).reshape(-1)
+    lo, med, hi = np.quantile(lam_draws, [0.05, 0.5, 0.95])
+    return LambdaChoices(float(med), (float(lo), float(hi)), eb.lam, path.best_loo_lam, lams, path.loo_mse, lam_draws)
