@@ -13,7 +13,8 @@ import numpy as np
 
 from bayeswd._validate import as_design, as_penalty, as_positive
 
-__all__ = ["decompose", "row_space_projector", "null_space_factor", "gd_trajectory", "interpolant_from"]
+__all__ = ["decompose", "row_space_projector", "null_space_factor", "gd_trajectory", "interpolant_from",
+           "excess_risk", "init_risk", "explain_run"]
 
 
 def row_space_projector(X) -> np.ndarray:
@@ -84,3 +85,49 @@ def interpolant_from(X, y, w0, b0: float = 0.0) -> tuple[np.ndarray, float]:
     pinv = np.linalg.pinv(Xa)
     theta = pinv @ np.asarray(y, dtype=np.float64) + theta0 - pinv @ (Xa @ theta0)
     return theta[:-1], float(theta[-1])
+
+
+def _augmented_projector(X) -> np.ndarray:
+    Xa = np.column_stack([X, np.ones(len(X))])
+    return np.linalg.pinv(Xa) @ Xa
+
+
+def excess_risk(w, b, w_true, b_true) -> float:
+    """E_x[(x·w + b − x·w* − b*)²] for x ~ N(0, I): ‖w − w*‖² + (b − b*)² (validation MSE − σ²)."""
+    return float(np.sum((np.asarray(w) - w_true) ** 2) + (b - b_true) ** 2)
+
+
+def init_risk(X, y, w_true, b_true, init_var_w: float, init_var_b: float = 0.0) -> tuple[float, float]:
+    """Expected excess risk of λ = 0 gradient descent run to convergence from a random start.
+
+    The limit is θ_mn + (I − P_a)θ₀ with P_a the row-space projector of [X, 1]; for
+    θ₀ with independent zero-mean entries (variance s_w² on w, s_b² on b) the cross term
+    vanishes in expectation, so E risk = R_min-norm + s_w²·tr[(I − P_a)_ww] + s_b²·(I − P_a)_bb
+    — THEORY.md's R_mn + s₀²(p − rank X), exactly, bias column included.
+    Returns (R_min-norm, expected risk).
+    """
+    X = as_design(X)
+    w_mn, b_mn = interpolant_from(X, y, np.zeros(X.shape[1]), 0.0)
+    base = excess_risk(w_mn, b_mn, w_true, b_true)
+    Q = np.eye(X.shape[1] + 1) - _augmented_projector(X)
+    # (I − P_a) is a projector: E‖(I − P_a)θ₀‖² = Σ_j var_j (I − P_a)_jj, and its w-block feeds the risk
+    # through both w and b coordinates of the limit.
+    var = np.r_[np.full(X.shape[1], init_var_w), init_var_b]
+    return base, float(base + np.sum(var * np.diag(Q)))
+
+
+def explain_run(w, b, w0, X, w_true, b_true) -> dict:
+    """Split a trained run's excess risk by where the error lives.
+
+    Returns ‖P(w − w*)‖² (row space: what the data can fix), ‖(I − P)(w − w*)‖²
+    (null space: only the init and the decay act there), ‖(I − P)w₀‖² and
+    ‖(I − P)w*‖² (the part of the truth no gradient can reach), P = X⁺X.
+    """
+    P = row_space_projector(X)
+    err = np.asarray(w) - w_true
+    null_err = err - P @ err
+    null_w0 = np.asarray(w0) - P @ np.asarray(w0)
+    null_true = np.asarray(w_true) - P @ np.asarray(w_true)
+    return {"excess_risk": excess_risk(w, b, w_true, b_true), "row_error_sq": float(np.sum((P @ err) ** 2)),
+            "null_error_sq": float(null_err @ null_err), "bias_error_sq": float((b - b_true) ** 2),
+            "init_null_sq": float(null_w0 @ null_w0), "truth_null_sq": float(null_true @ null_true)}
