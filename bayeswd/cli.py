@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="bayeswd-report", help="output folder (default: %(default)s)")
     report.add_argument("--config", help="TOML file with analysis settings")
     report.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
-    report.add_argument("--seed", type=int, default=0, help="seed for every random step (default: 0)")
+    report.add_argument("--seed", type=int, default=None, help="seed for every random step (default: 0)")
     report.add_argument("--data", help="a .npz or .csv data file to use instead of the d2l data")
     report.add_argument("--no-cache", action="store_true", help="recompute everything")
 
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="also write the one-section report to this folder")
     run.add_argument("--config", help="TOML file with analysis settings")
     run.add_argument("--quick", action="store_true")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=int, default=None)
     run.add_argument("--data")
 
     sub.add_parser("list", help="list the analyses and the question each answers")
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list()
-        from bayeswd.report.runner import run_command  # heavy imports only when needed
+        from bayeswd.commands import run_command  # heavy imports only when needed
 
         return run_command(args)
     except (UsageError, ValueError) as err:
@@ -64,11 +64,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _list() -> int:
-    from bayeswd.report.registry import ANALYSES
+    import analyses
 
-    width = max(len(name) for name in ANALYSES)
-    for name, spec in ANALYSES.items():
-        print(f"{name:<{width}}  {spec.question}")
+    modules = analyses.all_modules()
+    width = max(len(m.NAME) for m in modules)
+    for module in modules:
+        print(f"{module.NAME:<{width}}  {module.QUESTION}")
     return 0
 
 

@@ -46,7 +46,7 @@ def _soft_threshold(x, t):
     return np.sign(x) * np.maximum(np.abs(x) - t, 0.0)
 
 
-def lasso(X, y, alpha: float, *, tol: float = 1e-13, max_iter: int = 200_000) -> LassoFit:
+def lasso(X, y, alpha: float, *, tol: float = 1e-12, max_iter: int = 200_000) -> LassoFit:
     """Minimize (1/2n)‖y − Xw − b‖² + α‖w‖₁ by FISTA with adaptive restart.
 
     The intercept is removed by centring; the loop stops when the duality gap is

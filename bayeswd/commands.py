@@ -1,0 +1,132 @@
+"""`bayeswd report` and `bayeswd run`: gather the analyses, run them, hand their Sections to the writers.
+
+The top floor: it knows the analyses and the command line; the library and the
+report writers below know nothing of either.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+import tomllib
+import warnings
+from dataclasses import replace
+from importlib.metadata import version
+from pathlib import Path
+
+import bayeswd
+from bayeswd.cli import UsageError
+from bayeswd.report.atomic import atomic_directory
+from bayeswd.report.cache import SectionCache, code_version
+from bayeswd.report.writers import write_report
+
+_TOP_LEVEL_KEYS = {"seed", "quick"}
+
+
+def _load_config(path: str | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            config = tomllib.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"config file {path!r} not found; pass the path of a TOML file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise UsageError(f"config file {path!r} is not valid TOML ({err}); fix the syntax") from None
+    import analyses
+
+    for key, value in config.items():
+        if key in _TOP_LEVEL_KEYS:
+            continue
+        if key not in analyses.MODULES:
+            raise UsageError(f"config section [{key}] is not an analysis; use one of {', '.join(analyses.MODULES)}")
+        if not isinstance(value, dict):
+            raise UsageError(f"config entry {key!r} must be a table like [{key}] with settings under it")
+    return config
+
+
+def _dataset(data_path: str | None, seed: int):
+    if data_path is None:
+        return bayeswd.d2l_data(seed=seed), "built-in d2l data"
+    return bayeswd.data.load(data_path), f"user data {Path(data_path).name}"
+
+
+def _versions() -> dict:
+    names = ("numpy", "scipy", "jax", "pymc", "pytensor", "arviz", "numpyro", "nutpie", "optax")
+    return {"bayeswd": bayeswd.__version__, "python": platform.python_version(), **{n: version(n) for n in names}}
+
+
+def _device() -> str:
+    import jax
+
+    dev = jax.devices()[0]
+    return f"{dev.platform}:{dev.device_kind}"
+
+
+def run_command(args) -> int:
+    import analyses
+    from analyses._common import Context, resolve_params
+
+    config = _load_config(args.config)
+    seed = args.seed if args.seed is not None else config.get("seed", 0)
+    quick = bool(args.quick or config.get("quick", False))
+    dataset, label = _dataset(args.data, seed)
+    names = list(analyses.MODULES) if args.command == "report" else [args.analysis]
+    modules = [analyses.load(name) for name in names]  # unknown names fail here, before any work
+    params = {m.NAME: resolve_params(m, quick, config.get(m.NAME)) for m in modules}
+    cache = SectionCache(Path(".bayeswd-cache"), code_version(bayeswd, analyses),
+                         enabled=not getattr(args, "no_cache", False) and args.data is None)
+    sections, hits = [], {}
+    start = time.perf_counter()
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), transient=False, disable=not sys.stderr.isatty() and not _progress_forced()
+                  ) as progress:
+        task = progress.add_task("analyses", total=len(modules))
+        for module in modules:
+            progress.update(task, description=module.NAME)
+            key = {"params": params[module.NAME], "seed": seed, "quick": quick, "data": label}
+            section = cache.get(module.NAME, key)
+            hits[module.NAME] = section is not None
+            if section is None:
+                section = _run_one(module, Context(dataset, seed, quick, params[module.NAME], label))
+                cache.put(module.NAME, key, section)
+            sections.append(section)
+            progress.advance(task)
+    meta = {"config": {"params": params, "seed": seed, "quick": quick, "data": label}, "seed": seed, "quick": quick,
+            "data": label, "versions": _versions(), "device": _device(), "cache": hits,
+            "total_seconds": time.perf_counter() - start}
+    out = getattr(args, "out", None) or ("bayeswd-report" if args.command == "report" else None)
+    if args.command == "run":
+        s = sections[0]
+        print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nnumbers: {json.dumps(s.to_json()['numbers'])}")
+    if out:
+        with atomic_directory(Path(out)) as staging:
+            write_report(staging, sections, meta)
+        print(f"report written to {Path(out).resolve()}/index.html ({meta['total_seconds']:.0f} s)", file=sys.stderr)
+    return 0
+
+
+def _progress_forced() -> bool:
+    import os
+
+    return bool(os.environ.get("BAYESWD_PROGRESS"))
+
+
+def _run_one(module, ctx):
+    """Run an analysis; the warnings it raises become part of its section, never lost."""
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        section = module.run(ctx)
+    seconds = time.perf_counter() - start
+    messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
+                       if issubclass(w.category, (UserWarning, RuntimeWarning))
+                       and "bayeswd" in (w.filename or "") + str(w.category.__module__)})
+    text = section.text
+    if messages:
+        text += "\n\nWarnings raised while computing this section:\n\n" + "\n".join(f"- {m}" for m in messages)
+    return replace(section, text=text, seconds=seconds, numbers={**section.numbers, "warnings": messages})

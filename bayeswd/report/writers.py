@@ -1,0 +1,144 @@
+"""Turn Sections into index.html (self-contained), report.md + figures/, and results.json."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from pathlib import Path
+
+from bayeswd.report.section import Section, Table, to_plain
+
+_CSS = """
+body{font:16px/1.55 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
+main{max-width:980px;margin:0 auto;padding:24px 28px 80px;background:#fff}
+h1{font-size:1.9em;margin:.2em 0}h2{margin-top:2.2em;border-bottom:2px solid #e5e5ea;padding-bottom:.2em}
+.question{font-style:italic;color:#444}.answer{background:#eef6ff;border-left:4px solid #2f6fde;padding:.6em .9em;
+margin:.8em 0}figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #e5e5ea}
+figcaption{font-size:.9em;color:#555}table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
+td,th{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f2f2f7}td:first-child,th:first-child{text-align:left}
+code,pre{background:#f2f2f7;border-radius:4px;padding:.1em .35em;font-size:.9em}pre{padding:.6em;overflow-x:auto}
+nav{background:#f7f7fa;border:1px solid #e5e5ea;padding:.6em 1.2em;margin:1em 0}.meta{color:#555;font-size:.9em}
+details{margin:.6em 0}summary{cursor:pointer;color:#2f6fde}
+"""
+
+
+def _inline(text: str) -> str:
+    """`code` first (its contents stay literal), then **bold** in the rest."""
+    parts = re.split(r"(`[^`]+`)", text)
+    out = []
+    for part in parts:
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(f"<code>{html.escape(part[1:-1])}</code>")
+        else:
+            out.append(re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", html.escape(part)))
+    return "".join(out)
+
+
+def markdown_to_html(text: str) -> str:
+    """The small Markdown subset the analyses write: paragraphs, '- ' lists, `code`, **bold**."""
+    blocks = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.splitlines()
+        if lines and all(line.startswith("- ") for line in lines):
+            blocks.append("<ul>" + "".join(f"<li>{_inline(line[2:])}</li>" for line in lines) + "</ul>")
+        elif block:
+            blocks.append(f"<p>{_inline(' '.join(lines))}</p>")
+    return "\n".join(blocks)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _table_html(table: Table) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in table.header)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in table.rows)
+    return f"<table><caption>{_inline(table.caption)}</caption><tr>{head}</tr>{rows}</table>"
+
+
+def _table_md(table: Table) -> str:
+    lines = [f"*{table.caption}*", "", "| " + " | ".join(map(str, table.header)) + " |",
+             "|" + "---|" * len(table.header)]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def _numbers_rows(numbers: dict, prefix: str = "") -> list[tuple[str, str]]:
+    rows = []
+    for key, value in numbers.items():
+        if isinstance(value, dict):
+            rows += _numbers_rows(value, f"{prefix}{key}.")
+        elif isinstance(value, (list, tuple)) and len(value) > 8:
+            continue  # long arrays live in results.json only
+        else:
+            rows.append((f"{prefix}{key}", _fmt(value)))
+    return rows
+
+
+def write_html(sections: list[Section], meta: dict) -> str:
+    toc = "".join(f'<li><a href="#{s.name}">{html.escape(s.title)}</a> — {html.escape(s.question)}</li>'
+                  for s in sections)
+    body = []
+    for s in sections:
+        parts = [f'<section id="{s.name}"><h2>{html.escape(s.title)}</h2>',
+                 f'<p class="question">{_inline(s.question)}</p>', f'<div class="answer">{_inline(s.answer)}</div>']
+        for fig in s.figures:
+            data = base64.b64encode(fig.png).decode()
+            parts.append(f'<figure><img alt="{html.escape(fig.caption)}" src="data:image/png;base64,{data}">'
+                         f"<figcaption>{_inline(fig.caption)}</figcaption></figure>")
+        parts.append(markdown_to_html(s.text))
+        parts += [_table_html(t) for t in s.tables]
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+                       for k, v in _numbers_rows(s.numbers))
+        parts.append(f"<details><summary>Every number in this section</summary><table>{rows}</table></details>")
+        parts.append(f"<p class=\"meta\">Rerun: <code>{html.escape(s.command)}</code> · {s.seconds:.1f} s</p></section>")
+        body.append("\n".join(parts))
+    header = (f"<h1>bayeswd report</h1><p class=\"meta\">Weight decay as a prior, measured. Data: "
+              f"{html.escape(meta['data'])} · seed {meta['seed']} · {'quick' if meta['quick'] else 'full'} run · "
+              f"device {html.escape(meta['device'])} · bayeswd {html.escape(meta['versions']['bayeswd'])} · "
+              f"{meta['total_seconds']:.0f} s</p>")
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>bayeswd report</title>"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{_CSS}</style></head>"
+            f"<body><main>{header}<nav><strong>Contents</strong><ol>{toc}</ol></nav>{''.join(body)}</main></body></html>")
+
+
+def write_markdown(sections: list[Section], meta: dict) -> str:
+    lines = ["# bayeswd report", "",
+             f"Data: {meta['data']} · seed {meta['seed']} · {'quick' if meta['quick'] else 'full'} run · "
+             f"device {meta['device']} · bayeswd {meta['versions']['bayeswd']}", "", "## Contents", ""]
+    lines += [f"{i}. [{s.title}](#{s.name}) — {s.question}" for i, s in enumerate(sections, 1)]
+    for s in sections:
+        lines += ["", f'<a id="{s.name}"></a>', f"## {s.title}", "", f"*{s.question}*", "", f"> {s.answer}", ""]
+        for fig in s.figures:
+            lines += [f"![{fig.caption}](figures/{fig.name}.png)", "", f"*{fig.caption}*", ""]
+        lines += [s.text.strip(), ""]
+        lines += [_table_md(t) + "\n" for t in s.tables]
+        lines += [f"Rerun: `{s.command}`"]
+    return "\n".join(lines) + "\n"
+
+
+def results_json(sections: list[Section], meta: dict) -> str:
+    """Every quoted number, keyed by section; timings kept apart so reruns compare equal elsewhere."""
+    payload = {"config": meta["config"], "seed": meta["seed"], "quick": meta["quick"], "data": meta["data"],
+               "versions": meta["versions"], "device": meta["device"],
+               "sections": {s.name: {"title": s.title, "question": s.question, "answer": s.answer,
+                                     "numbers": s.numbers, "tables": [t.rows for t in s.tables]} for s in sections},
+               "timings": {"total_seconds": meta["total_seconds"], **{s.name: s.seconds for s in sections}},
+               "cache": meta.get("cache", {})}
+    return json.dumps(to_plain(payload), indent=2, sort_keys=True)
+
+
+def write_report(folder: Path, sections: list[Section], meta: dict) -> None:
+    """Write index.html, report.md, figures/*.png and results.json into ``folder`` (a staging folder)."""
+    folder = Path(folder)
+    (folder / "figures").mkdir(parents=True, exist_ok=True)
+    for s in sections:
+        for fig in s.figures:
+            (folder / "figures" / f"{fig.name}.png").write_bytes(fig.png)
+    (folder / "index.html").write_text(write_html(sections, meta), encoding="utf-8")
+    (folder / "report.md").write_text(write_markdown(sections, meta), encoding="utf-8")
+    (folder / "results.json").write_text(results_json(sections, meta), encoding="utf-8")
