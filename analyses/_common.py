@@ -18,7 +18,7 @@ import bayeswd  # noqa: E402
 from bayeswd.data import Dataset  # noqa: E402
 from bayeswd.report.section import Figure, Section, Table  # noqa: E402,F401
 
-plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+plt.rcParams.update({"figure.dpi": 110, "figure.constrained_layout.use": True, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
                      "axes.spines.right": False, "font.size": 10})
 
 

@@ -59,17 +59,16 @@ def run(ctx: Context) -> Section:
     ax.loglog(lams, ridge_val, color="tab:orange", label="closed form = converged GD = MAP = posterior mean, val")
     ax.loglog(lams, gd_final.train_loss, "--", color="tab:blue", label=f"GD 10 epochs, train (mean of {p['gd_seeds']} seeds)")
     ax.loglog(lams, gd_final.val_loss, "--", color="tab:orange", label="GD 10 epochs, val")
-    for (label, value), color in zip(marks.items(), ("k", "tab:green", "tab:purple", "tab:brown", "tab:red")):
-        ax.axvline(value, color=color, lw=1, ls=":")
-        ax.annotate(label, (value, np.min(ridge_train) * 1.5), rotation=90, fontsize=8, color=color, ha="right",
-                    va="bottom")
+    for (label, value), (color, style) in zip(marks.items(), (("k", ":"), ("tab:green", "--"), ("tab:purple", "-."),
+                                                              ("tab:brown", ":"), ("tab:red", "--"))):
+        ax.axvline(value, color=color, lw=1.2, ls=style, label=f"{label}: λ = {value:.3g}")
     ax.set(ylabel="Σr²/2n (no penalty)", title="Loss against λ (canonical J)")
-    ax.legend(fontsize=8, loc="center right")
+    ax.legend(fontsize=7.5, loc="lower right", ncol=2)
     ax2.hist(choices.lam_draws, bins=np.logspace(-4, 3, 60), color="tab:brown", alpha=0.7)
     ax2.set_xscale("log")
     ax2.set(xlabel="λ", ylabel="draws", title="Full-Bayes posterior of λ = σ²/(nτ²)")
-    figure = png(fig, "lambda_curves", "Training and validation loss against λ; dotted lines mark the λ chosen by "
-                                       "each method; below, the full-Bayes posterior over λ.")
+    figure = png(fig, "lambda_curves", "Training and validation loss against λ; vertical lines mark the λ chosen by "
+                                       "each method (legend); below, the full-Bayes posterior over λ.")
 
     rows = [[k, v, val_at[k]] for k, v in marks.items()] + [["best on validation (oracle)", best_val_lam,
                                                             float(ridge_val.min())]]

@@ -66,12 +66,13 @@ def run(ctx: Context) -> Section:
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     labels = list(explained)
+    ticks = [k.replace("_lam", ", λ=") for k in labels]
     bottom = np.zeros(len(labels))
     for key, color, name in (("row_error_sq", "tab:blue", "row space ‖P(w − w*)‖²"),
                              ("null_error_sq", "tab:red", "null space ‖(I − P)(w − w*)‖²"),
                              ("bias_error_sq", "tab:gray", "bias (b − b*)²")):
         vals = np.array([explained[k][key] for k in labels])
-        ax1.bar(labels, vals, bottom=bottom, color=color, label=name)
+        ax1.bar(ticks, vals, bottom=bottom, color=color, label=name)
         bottom += vals
     ax1.set_yscale("log")
     ax1.set(title="Where the excess risk of each d2l run lives", ylabel="excess risk")

@@ -49,9 +49,10 @@ def run(ctx: Context) -> Section:
     axes[0, 0].legend(fontsize=8)
     axes[0, 1].semilogx(lam_grid, ridge_w[:, :40], lw=0.7)
     axes[0, 1].set(title="Ridge path (40 of 200 weights)", xlabel="λ", ylabel="w_j")
-    axes[1, 0].semilogx(alphas, lasso_w[:, :40], lw=0.7)
+    entering = np.argsort(-np.abs(lasso_w).max(axis=0))[:40]  # the weights that ever leave 0 on this grid
+    axes[1, 0].semilogx(alphas, lasso_w[:, entering], lw=0.7)
     axes[1, 0].axvline(alpha, color="k", ls=":", lw=1)
-    axes[1, 0].set(title="Lasso path: weights hit exactly 0", xlabel="α", ylabel="w_j")
+    axes[1, 0].set(title="Lasso path (the 40 largest): weights hit exactly 0", xlabel="α", ylabel="w_j")
     order = np.argsort(post_mean)
     axes[1, 1].plot(post_mean[order], "o", ms=3, label="posterior mean (Gibbs)")
     axes[1, 1].plot(est.lasso.w[order], "s", ms=3, label="MAP (lasso, FISTA)")
