@@ -64,12 +64,17 @@ def run(ctx: Context) -> Section:
                        min_ratio=float(ratio.min()))
     figure = png(fig, "theory", "Left: asymptotic risk (lines) against Monte Carlo (points, ±2 s.e.). Right: the "
                                 "exact estimation-risk ratio of gradient flow to ridge.")
-    worst = max(max(abs(v["min_norm"] / v["min_norm_theory"] - 1), abs(v["optimal"] / v["optimal_theory"] - 1))
-                for v in mc.values())
-    numbers["max_relative_gap"] = worst
-    answer = (f"At n = {p['n']} the Monte-Carlo risks are within {fmt(100 * worst)}% of the asymptotic formulas "
-              f"over γ from 0.1 to 10, and on the d2l data gradient flow's risk never exceeds "
-              f"{fmt(numbers.get('max_ratio', float('nan')), 4)}× ridge's at λ = 1/t (bound {fmt(bound, 5)}).")
+    def gap(v):
+        return max(abs(v["min_norm"] / v["min_norm_theory"] - 1), abs(v["optimal"] / v["optimal_theory"] - 1))
+
+    # Near γ = 1 the min-norm risk diverges and finite-n fluctuations are largest: report those apart.
+    far = max(gap(v) for g, v in mc.items() if not 0.7 < g < 1.5)
+    near = max(gap(v) for g, v in mc.items() if 0.7 < g < 1.5)
+    numbers.update(max_relative_gap_away_from_peak=far, max_relative_gap_near_peak=near)
+    answer = (f"At n = {p['n']} the Monte-Carlo risks are within {fmt(100 * far)}% of the asymptotic formulas away "
+              f"from the interpolation peak (γ ≤ 0.5 or ≥ 2) and within {fmt(100 * near)}% next to it; on the d2l "
+              f"data gradient flow's risk is at most {numbers.get('max_ratio', float('nan')):.4f}× ridge's at "
+              f"λ = 1/t (bound {bound:.4f}).")
     text = f"""
 The left panel is the double-descent curve for isotropic features (Hastie, Montanari, Rosset & Tibshirani 2022; Dobriban & Wager 2018): the minimum-norm interpolator's risk explodes at γ = p/n = 1 and falls again beyond it, while ridge at the optimal λ* = σ²γ/r² stays bounded. At the d2l point, γ = 10, both are ≈ {fmt(min_norm_risk(10, r2, noise_var), 5)}: with σ² = 1e-4 the noise is negligible and the risk is just the part of w* the 20 rows cannot see, r²(1 − 1/γ). That is why λ barely matters on this dataset.
 
