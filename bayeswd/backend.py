@@ -121,12 +121,25 @@ def _scalar_division_to_product(fgraph, node):
     return None
 
 
+@node_rewriter([pt_math.Dot])
+def _transposed_matrix_times_column(fgraph, node):
+    """Aᵀ·c with c a column (n, 1) → (c[:, 0]·A)[:, None]: the same numbers, but under ``jax.vmap``
+    the batch stays the leading axis of a plain vector-matrix product instead of forcing a
+    transpose and a copy of the (batch × p) gradient at every step."""
+    left, right = node.inputs
+    transpose = left.owner
+    if (transpose is None or right.type.broadcastable != (False, True)
+            or getattr(transpose.op, "new_order", None) != (1, 0)):
+        return None
+    return [pt.dot(right[:, 0], transpose.inputs[0])[:, None]]
+
+
 def _jaxify_fast(inputs, outputs):
     """``get_jaxified_graph`` plus one last rewrite: the Normal logp's gradient divides
     w by the prior sd twice per step; after PyTensor's JAX rewrites, make those products."""
     fgraph = FunctionGraph(inputs=inputs, outputs=outputs, clone=True)
     JAX.optimizer.rewrite(fgraph)
-    in2out(_scalar_division_to_product).rewrite(fgraph)
+    in2out(_scalar_division_to_product, _transposed_matrix_times_column).rewrite(fgraph)
     return jax_funcify(fgraph)
 
 
