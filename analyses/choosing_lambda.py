@@ -10,11 +10,7 @@ from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
 from bayeswd.inference import choose_lambda, map_estimate
 from bayeswd.train import train
 
-try:
-    from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
-except ImportError:  # run as a script
-    import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # noqa: E401,E702
-    from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
+from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
 
 NAME = "choosing_lambda"
 TITLE = "2. Choosing λ"

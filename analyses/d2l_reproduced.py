@@ -8,11 +8,7 @@ import numpy as np
 from bayeswd.conventions import FRAMEWORKS, from_framework
 from bayeswd.train import train
 
-try:
-    from analyses._common import Context, Section, Table, command, fmt, png, script_main
-except ImportError:  # run as a script
-    import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # noqa: E401,E702
-    from analyses._common import Context, Section, Table, command, fmt, png, script_main
+from analyses._common import Context, Section, Table, command, fmt, png, script_main
 
 NAME = "d2l_reproduced"
 TITLE = "1. The d2l weight-decay runs, reproduced"

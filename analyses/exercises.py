@@ -10,11 +10,7 @@ from bayeswd.data import multioutput_data
 from bayeswd.inference import map_estimate
 from bayeswd.train import train
 
-try:
-    from analyses._common import Context, Section, Table, command, fmt, script_main
-except ImportError:  # run as a script
-    import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # noqa: E401,E702
-    from analyses._common import Context, Section, Table, command, fmt, script_main
+from analyses._common import Context, Section, Table, command, fmt, script_main
 
 NAME = "exercises"
 TITLE = "9. Exercises 4 and 6"

@@ -12,11 +12,7 @@ from bayeswd.conventions import from_framework
 from bayeswd.data import multioutput_data
 from bayeswd.train import train
 
-try:
-    from analyses._common import Context, Section, Table, command, fmt, png, script_main
-except ImportError:  # run as a script
-    import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # noqa: E401,E702
-    from analyses._common import Context, Section, Table, command, fmt, png, script_main
+from analyses._common import Context, Section, Table, command, fmt, png, script_main
 
 NAME = "seed002_multioutput"
 TITLE = "6. Seed 002: multi-output, scratch vs framework"

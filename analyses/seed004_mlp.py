@@ -10,11 +10,7 @@ import optax
 
 from bayeswd.data import mlp_binary_data
 
-try:
-    from analyses._common import Context, Section, Table, command, fmt, png, script_main
-except ImportError:  # run as a script
-    import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # noqa: E401,E702
-    from analyses._common import Context, Section, Table, command, fmt, png, script_main
+from analyses._common import Context, Section, Table, command, fmt, png, script_main
 
 NAME = "seed004_mlp"
 TITLE = "7. Seed 004: an MLP on random labels"

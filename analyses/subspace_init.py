@@ -11,11 +11,7 @@ from bayeswd.subspace import explain_run, init_risk, interpolant_from, null_spac
 from bayeswd.theory import min_norm_risk, optimal_lam, ridge_risk_asymptotic
 from bayeswd.train import train
 
-try:
-    from analyses._common import Context, Section, Table, command, fmt, png, script_main
-except ImportError:  # run as a script
-    import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # noqa: E401,E702
-    from analyses._common import Context, Section, Table, command, fmt, png, script_main
+from analyses._common import Context, Section, Table, command, fmt, png, script_main
 
 NAME = "subspace_init"
 TITLE = "4. Row space, null space and the initialization"

@@ -8,11 +8,7 @@ import numpy as np
 from bayeswd.theory import (early_stopping_ratio_bound, gradient_flow_risk_exact, min_norm_risk, monte_carlo_risk,
                             optimal_lam, ridge_risk_asymptotic, ridge_risk_exact)
 
-try:
-    from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
-except ImportError:  # run as a script
-    import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # noqa: E401,E702
-    from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
+from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
 
 NAME = "theory_vs_experiment"
 TITLE = "8. Theory vs experiment"

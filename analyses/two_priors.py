@@ -11,11 +11,7 @@ from bayeswd.inference import map_estimate, sample_posterior
 from bayeswd.lasso import lasso
 from bayeswd.train import train
 
-try:
-    from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
-except ImportError:  # run as a script
-    import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # noqa: E401,E702
-    from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
+from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
 
 NAME = "two_priors"
 TITLE = "3. Two priors: Gaussian (L2) and Laplace (L1)"

@@ -9,11 +9,7 @@ import numpy as np
 import bayeswd
 from bayeswd.inference import full_bayes, posterior_predictive, sample_posterior
 
-try:
-    from analyses._common import Context, Section, Table, command, fmt, png, script_main
-except ImportError:  # run as a script
-    import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # noqa: E401,E702
-    from analyses._common import Context, Section, Table, command, fmt, png, script_main
+from analyses._common import Context, Section, Table, command, fmt, png, script_main
 
 NAME = "uncertainty"
 TITLE = "5. Uncertainty: predictive bands and sampler agreement"

@@ -19,7 +19,6 @@ from typing import Callable
 
 import numpy as np
 import pymc as pm
-import pytensor
 import pytensor.tensor as pt
 from pymc.sampling.jax import get_jaxified_graph
 from pytensor.compile.mode import JAX

@@ -22,7 +22,7 @@ from bayeswd.gaussian import empirical_bayes, gaussian_posterior
 from bayeswd.lasso import LassoFit, lasso, lasso_objective
 from bayeswd.models import PRIORS
 from bayeswd.ridge import ridge_path
-from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso, raw_model, svd_basis, svd_model,
+from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso, raw_model, svd_model,
                               to_datatree)
 
 __all__ = ["MAPEstimate", "map_estimate", "sample_posterior", "Diagnostics", "diagnose", "SamplingWarning",
