@@ -107,3 +107,24 @@ def test_framework_minimizer_is_ridge(name):
 def test_unknown_framework():
     with pytest.raises(ValueError, match="choose one of"):
         cv.from_framework("keras3", 1.0, 0.1)
+
+
+def test_laplace_model_objective_is_the_lasso_objective(d2l):
+    """−(σ²/n)·log p(w, b | y) of the PyMC Laplace model differs from sklearn's Lasso objective at
+    α = σ²/(ns) by a constant: the same function, so the same minimizer."""
+    import pymc as pm
+
+    from bayeswd.lasso import lasso_objective
+    from bayeswd.samplers import raw_model
+
+    sigma, s, n = 0.01, 0.02, 20
+    alpha = cv.lasso_alpha_from_laplace_scale(s, sigma, n)
+    model = raw_model(d2l.X_train, d2l.y_train, "laplace", s, sigma)
+    logp = model.compile_logp(jacobian=False)
+    rng = np.random.default_rng(0)
+    gaps = []
+    for _ in range(5):
+        w, b = rng.normal(0, 0.02, 200), rng.normal(0.05, 0.01)
+        gaps.append(-sigma**2 / n * logp({"w": w, "b": b}) - lasso_objective(d2l.X_train, d2l.y_train, w, b, alpha))
+    np.testing.assert_allclose(gaps, gaps[0], atol=1e-12)
+    assert isinstance(model, pm.Model)
