@@ -8,7 +8,7 @@ import numpy as np
 import bayeswd
 from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
 from bayeswd.inference import choose_lambda, map_estimate
-from bayeswd.train import train
+from bayeswd.engine import train
 
 from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
 

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bayeswd.conventions import FRAMEWORKS, from_framework
-from bayeswd.train import train
+from bayeswd.engine import train
 
 from analyses._common import Context, Section, Table, command, fmt, png, script_main
 

@@ -8,7 +8,7 @@ import bayeswd
 from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale, prior_sd_from_lam
 from bayeswd.data import multioutput_data
 from bayeswd.inference import map_estimate
-from bayeswd.train import train
+from bayeswd.engine import train
 
 from analyses._common import Context, Section, Table, command, fmt, script_main
 

@@ -10,7 +10,7 @@ import optax
 
 from bayeswd.conventions import from_framework
 from bayeswd.data import multioutput_data
-from bayeswd.train import train
+from bayeswd.engine import train
 
 from analyses._common import Context, Section, Table, command, fmt, png, script_main
 

@@ -9,7 +9,7 @@ import bayeswd
 from bayeswd.conventions import lam_from_prior
 from bayeswd.subspace import explain_run, init_risk, interpolant_from, null_space_factor
 from bayeswd.theory import min_norm_risk, optimal_lam, ridge_risk_asymptotic
-from bayeswd.train import train
+from bayeswd.engine import train
 
 from analyses._common import Context, Section, Table, command, fmt, png, script_main
 

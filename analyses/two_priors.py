@@ -8,8 +8,8 @@ import numpy as np
 import bayeswd
 from bayeswd.conventions import lasso_alpha_from_laplace_scale
 from bayeswd.inference import map_estimate, sample_posterior
-from bayeswd.lasso import lasso
-from bayeswd.train import train
+from bayeswd.sparse import lasso
+from bayeswd.engine import train
 
 from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
 

@@ -17,9 +17,9 @@ __version__ = "0.1.0"
 
 # PyMC-backed names import PyMC (seconds); load them on first use.
 _LAZY = {
-    "train": "bayeswd.train",
+    "train": "bayeswd.engine",
     "map_estimate": "bayeswd.inference",
-    "lasso": "bayeswd.lasso",
+    "lasso": "bayeswd.sparse",
     "sample_posterior": "bayeswd.inference",
     "decompose": "bayeswd.subspace",
 }

@@ -19,7 +19,7 @@ from bayeswd._validate import as_positive, as_positive_int
 from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
 from bayeswd.data import Dataset
 from bayeswd.gaussian import empirical_bayes, gaussian_posterior
-from bayeswd.lasso import LassoFit, lasso, lasso_objective
+from bayeswd.sparse import LassoFit, lasso, lasso_objective
 from bayeswd.models import PRIORS
 from bayeswd.ridge import ridge_path
 from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso, raw_model, svd_model,

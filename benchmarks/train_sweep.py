@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayeswd
-from bayeswd.train import train
+from bayeswd.engine import train
 from _timing import best_of, machine
 
 

@@ -24,3 +24,16 @@ def test_help_lists_commands(capsys):
 def test_console_script_is_installed():
     out = subprocess.run([sys.executable, "-m", "bayeswd.cli", "--help"], capture_output=True, text=True, check=True)
     assert "report" in out.stdout
+
+
+def test_public_names_are_the_functions_even_after_submodule_imports():
+    # A submodule named like a public function would shadow it once imported (bayeswd.train used to).
+    import importlib
+
+    import bayeswd
+
+    for module in ("bayeswd.engine", "bayeswd.sparse", "bayeswd.inference", "bayeswd.subspace"):
+        importlib.import_module(module)
+    for name in bayeswd.__all__:
+        if name != "__version__" and name != "Dataset":
+            assert callable(getattr(bayeswd, name)) and not isinstance(getattr(bayeswd, name), type(bayeswd)), name

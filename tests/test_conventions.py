@@ -114,7 +114,7 @@ def test_laplace_model_objective_is_the_lasso_objective(d2l):
     α = σ²/(ns) by a constant: the same function, so the same minimizer."""
     import pymc as pm
 
-    from bayeswd.lasso import lasso_objective
+    from bayeswd.sparse import lasso_objective
     from bayeswd.samplers import raw_model
 
     sigma, s, n = 0.01, 0.02, 20

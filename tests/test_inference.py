@@ -7,7 +7,7 @@ import bayeswd
 from bayeswd import gaussian_posterior, ridge
 from bayeswd.inference import (SamplingWarning, choose_lambda, map_estimate, posterior_predictive,
                                sample_posterior)
-from bayeswd.lasso import lasso, lasso_objective
+from bayeswd.sparse import lasso, lasso_objective
 
 
 def test_gaussian_map_is_ridge(d2l):

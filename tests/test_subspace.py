@@ -3,7 +3,7 @@ import pytest
 
 from bayeswd.subspace import (decompose, explain_run, gd_trajectory, init_risk, interpolant_from,
                               row_space_projector)
-from bayeswd.train import stability_bound, train
+from bayeswd.engine import stability_bound, train
 
 
 def test_decomposition_sums_back_and_is_orthogonal(d2l):

@@ -8,7 +8,7 @@ import bayeswd
 from bayeswd import conventions as cv
 from bayeswd.data import Dataset, multioutput_data
 from bayeswd.subspace import decompose, null_space_factor
-from bayeswd.train import TRACE_COUNT, TrainingDiverged, stability_bound, train
+from bayeswd.engine import TRACE_COUNT, TrainingDiverged, stability_bound, train
 
 
 def _centred(d):
