@@ -78,6 +78,18 @@ def as_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def as_choice(value, name: str, allowed) -> str:
+    """``value`` if it is one of ``allowed``, else a ValueError listing them."""
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {tuple(allowed)}")
+    return value
+
+
+def nonzero_singular(d: np.ndarray, shape: tuple) -> np.ndarray:
+    """Mask of the singular values above the numerical-rank cutoff d_max·max(n, p)·eps."""
+    return d > d.max() * max(shape) * np.finfo(float).eps
+
+
 def _check_finite(a: np.ndarray, name: str) -> None:
     if not np.all(np.isfinite(a)):
         bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))

@@ -24,7 +24,7 @@ import numpy as np
 import optax
 import xarray as xr
 
-from bayeswd._validate import as_penalty, as_positive, as_positive_int
+from bayeswd._validate import as_choice, as_penalty, as_positive, as_positive_int
 from bayeswd.backend import compile_objective, reference_objective
 from bayeswd.data import Dataset
 
@@ -133,8 +133,7 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
                                  ("objective", objective, ("pymc", "reference")),
                                  ("decay", decay, ("coupled", "decoupled")), ("penalty", penalty, ("l1", "l2")),
                                  ("l1_method", l1_method, ("subgradient", "proximal"))):
-        if value not in allowed:
-            raise ValueError(f"unknown {name} {value!r}; choose one of {allowed}")
+        as_choice(value, name, allowed)
     if penalty == "l1" and decay == "decoupled":
         raise ValueError("decoupled decay is an L2 notion; use penalty='l2' or decay='coupled'")
     if penalty == "l1" and l1_method == "proximal" and optimizer != "sgd":

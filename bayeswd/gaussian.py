@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from bayeswd._validate import as_positive, as_Xy, as_design
+from bayeswd._validate import as_design, as_positive, as_Xy, nonzero_singular
 
 __all__ = ["GaussianPosterior", "gaussian_posterior", "EmpiricalBayesFit", "empirical_bayes"]
 
@@ -52,7 +52,7 @@ def _design(X, y, fit_intercept: bool) -> _Design:
     else:
         x_mean, y_mean = np.zeros(X.shape[1]), 0.0
     U, d, Vt = np.linalg.svd(X - x_mean, full_matrices=False)
-    keep = d > d.max() * max(X.shape) * np.finfo(float).eps
+    keep = nonzero_singular(d, X.shape)
     return _Design(X.shape[0], X.shape[1], U[:, keep], d[keep], Vt[keep], y - y_mean, x_mean, y_mean,
                    fit_intercept)
 

@@ -15,7 +15,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-from bayeswd._validate import as_positive, as_positive_int
+from bayeswd._validate import as_choice, as_positive, as_positive_int
 from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
 from bayeswd.data import Dataset
 from bayeswd.gaussian import empirical_bayes, gaussian_posterior
@@ -47,8 +47,7 @@ def _noise_sd(dataset: Dataset, noise_sd):
 def _check(dataset, prior, scale):
     if not isinstance(dataset, Dataset):
         raise ValueError("pass a bayeswd.Dataset; build one with bayeswd.d2l_data() or bayeswd.load(path)")
-    if prior not in PRIORS:
-        raise ValueError(f"unknown prior {prior!r}; choose one of {PRIORS}")
+    as_choice(prior, "prior", PRIORS)
     if dataset.y_train.ndim != 1:
         raise ValueError("MAP and sampling take one target; fit each column of y separately")
     return as_positive(scale, "scale")
@@ -190,10 +189,9 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
     scale = _check(dataset, prior, scale)
     sigma = _noise_sd(dataset, noise_sd)
     chains, draws = as_positive_int(chains, "chains"), as_positive_int(draws, "draws")
-    for name, value, allowed in (("sampler", sampler, SAMPLERS), ("parameterization", parameterization, ("svd", "raw")),
-                                 ("mass", mass, ("diag", "dense"))):
-        if value not in allowed:
-            raise ValueError(f"unknown {name} {value!r}; choose one of {allowed}")
+    as_choice(sampler, "sampler", SAMPLERS)
+    as_choice(parameterization, "parameterization", ("svd", "raw"))
+    as_choice(mass, "mass", ("diag", "dense"))
     X, y = dataset.X_train, dataset.y_train
     meta = dict(prior=prior, scale=scale, noise_sd=sigma, sampler=sampler)
     start = time.perf_counter()

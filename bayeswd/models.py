@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 
+from bayeswd._validate import as_choice
+
 __all__ = ["PRIORS", "linear_regression", "strength_from_penalty"]
 
 PRIORS = ("gaussian", "laplace")
@@ -24,19 +26,13 @@ def strength_from_penalty(lam, noise_sd: float, n: int):
     return n * lam / noise_sd**2
 
 
-def _check_prior(prior: str) -> str:
-    if prior not in PRIORS:
-        raise ValueError(f"unknown prior {prior!r}; choose one of {PRIORS}")
-    return prior
-
-
 def linear_regression(X, y, *, prior: str = "gaussian", strength: float = 1.0, noise_sd: float = 1.0,
                       decay_bias: bool = False) -> pm.Model:
     """Build the model. ``strength`` = 1/τ² (Gaussian) or 1/s (Laplace); 0 means no prior term.
 
     ``y`` of shape (n, k) gives k independent outputs sharing σ and the prior.
     """
-    _check_prior(prior)
+    as_choice(prior, "prior", PRIORS)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     w_shape = (X.shape[1],) + y.shape[1:]

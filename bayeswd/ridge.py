@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeswd._validate import as_penalties, as_penalty, as_Xy
+from bayeswd._validate import as_penalties, as_penalty, as_Xy, nonzero_singular
 
 __all__ = ["RidgeFit", "RidgePath", "ridge", "ridge_path", "min_norm"]
 
@@ -104,7 +104,7 @@ def ridge_path(X, y, lams) -> RidgePath:
     Xc, yc, x_mean, y_mean = _centre(X, y)
     n = X.shape[0]
     U, d, Vt = np.linalg.svd(Xc, full_matrices=False)
-    keep = d > d.max() * max(X.shape) * np.finfo(float).eps  # drop the null directions (centring kills one)
+    keep = nonzero_singular(d, X.shape)  # drop the null directions (centring kills one)
     U, d, Vt = U[:, keep], d[keep], Vt[keep]
     c = U.T @ yc                                           # (r,) or (r, k)
     denom = d**2 + n * lams[:, None]                       # (L, r)

@@ -16,6 +16,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from bayeswd._validate import nonzero_singular
+
 __all__ = ["SVDBasis", "svd_basis", "svd_model", "raw_model", "gibbs_bayesian_lasso", "collapsed_hierarchical_model"]
 
 
@@ -39,7 +41,7 @@ def svd_basis(X, y) -> SVDBasis:
     x_mean = X.mean(axis=0)
     Xc = X - x_mean
     U, d, Vt = np.linalg.svd(Xc, full_matrices=True)
-    r = int(np.sum(d > d.max() * max(X.shape) * np.finfo(float).eps))
+    r = int(np.sum(nonzero_singular(d, X.shape)))
     return SVDBasis(U[:, :r], d[:r], Vt.T, x_mean, float(y.mean()), y - y.mean())
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayeswd._validate import as_design, as_penalty, as_positive
+from bayeswd._validate import as_design, as_penalty, as_positive, nonzero_singular
 
 __all__ = ["min_norm_risk", "ridge_risk_asymptotic", "optimal_lam", "ridge_risk_exact", "gradient_flow_risk_exact",
            "early_stopping_ratio_bound", "monte_carlo_risk"]
@@ -51,7 +51,7 @@ def _centred_spectrum(X):
     X = as_design(X)
     Xc = X - X.mean(axis=0)
     _, d, Vt = np.linalg.svd(Xc, full_matrices=False)
-    keep = d > d.max() * max(X.shape) * np.finfo(float).eps
+    keep = nonzero_singular(d, X.shape)
     return X.shape[0], (d[keep] ** 2) / X.shape[0], Vt[keep]
 
 
