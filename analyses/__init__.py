@@ -6,7 +6,10 @@ QUICK (smaller values for ``--quick``) and ``run(ctx) -> Section``.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
+from pathlib import Path
 
 # Report order. Module names, imported lazily: `bayeswd list` must stay fast.
 MODULES = ("d2l_reproduced", "choosing_lambda", "two_priors", "subspace_init", "uncertainty",
@@ -21,3 +24,14 @@ def load(name: str):
 
 def all_modules():
     return [load(name) for name in MODULES]
+
+
+def questions() -> dict[str, str]:
+    """Each analysis's QUESTION, read from its source without importing it (no PyMC, no JAX)."""
+    out = {}
+    for name in MODULES:
+        source = Path(importlib.util.find_spec(f"analyses.{name}").origin).read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        out[name] = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                         and any(getattr(t, "id", None) == "QUESTION" for t in node.targets))
+    return out

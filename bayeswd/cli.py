@@ -66,10 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 def _list() -> int:
     import analyses
 
-    modules = analyses.all_modules()
-    width = max(len(m.NAME) for m in modules)
-    for module in modules:
-        print(f"{module.NAME:<{width}}  {module.QUESTION}")
+    questions = analyses.questions()
+    width = max(map(len, questions))
+    for name, question in questions.items():
+        print(f"{name:<{width}}  {question}")
     return 0
 
 

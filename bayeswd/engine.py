@@ -158,22 +158,22 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
                   jnp.asarray(grid[0, :, 2]), lr, start, *data)
     out = jax.tree_util.tree_map(np.asarray, out)
     device = str(jax.devices()[0].platform) + ":" + jax.devices()[0].device_kind
-    steps = epochs * -(-n // batch_size)
+    steps_per_epoch = -(-n // batch_size)
 
     shape = (len(lams), len(seeds), len(init_sds))
     flags = (lam_is_list, seed_is_list, init_is_list)
     coords = dict(zip(_SWEEP_DIMS, (lams, seeds, init_sds)))
     result = _to_xarray(out, shape, flags, coords, static)
     if check_finite:
-        _raise_if_diverged(result, lr, bound, -(-n // batch_size))
+        _raise_if_diverged(result, lr, bound, steps_per_epoch)
     config = dict(lr=lr, epochs=epochs, batch_size=batch_size, init=init, optimizer=optimizer, decay=decay,
                   penalty=penalty, l1_method=l1_method, decay_bias=bool(decay_bias), momentum=float(momentum),
                   shuffle=bool(shuffle))
     w0_out = out["w0"].reshape(shape[1:] + out["w0"].shape[1:])
     b0_out = out["b0"].reshape(shape[1:] + out["b0"].shape[1:])
     squeeze = tuple(i for i, flag in enumerate(flags[1:]) if not flag)
-    return TrainRun(result, np.squeeze(w0_out, axis=squeeze), np.squeeze(b0_out, axis=squeeze), steps, device,
-                    config)
+    return TrainRun(result, np.squeeze(w0_out, axis=squeeze), np.squeeze(b0_out, axis=squeeze),
+                    epochs * steps_per_epoch, device, config)
 
 
 @dataclass(frozen=True)
@@ -230,11 +230,10 @@ def _compiled(static: _Static):
     n, bs = static.n, static.batch_size
     full, rest = divmod(n, bs)
 
-    def run_one(lam, key, init_sd, lr, start, X, y, X_val, y_val):
+    def run_one(lam, key, params, lr, X, y, X_val, y_val):
         # Coupled decay lives in the objective; decoupled decay lives in the optimizer.
         lam_in_objective = jnp.where(static.decay == "coupled" and not static.proximal, lam, 0.0)
         opt = _optimizer(static, lam, lr)
-        params = _initial(static, key, init_sd, start)
         opt_state = opt.init(params)
 
         def step(carry, idx):
@@ -254,7 +253,7 @@ def _compiled(static: _Static):
             if rest:
                 carry, _ = step(carry, order[full * bs:])
             params = carry[0]
-            return carry, _metrics(objective, params, lam, X, y, X_val, y_val, float(n), static)
+            return carry, _metrics(params, lam, X, y, X_val, y_val, static)
 
         keys = jax.random.split(jax.random.fold_in(key, 1), static.epochs)
         (params, _), history = jax.lax.scan(epoch, (params, opt_state), keys)
@@ -263,10 +262,11 @@ def _compiled(static: _Static):
     def per_seed(lams, seed, init_sd, lr, start, X, y, X_val, y_val):
         key = jax.random.PRNGKey(seed)
         initial = _initial(static, key, init_sd, start)
-        # Inner loop over λ: the minibatches do not depend on λ, so they stay unbatched. λ runs
-        # in vmapped chunks small enough that each chunk's parameters stay in cache for all steps.
+        # Inner loop over λ: the start and the minibatches do not depend on λ, so they stay
+        # unbatched. λ runs in vmapped chunks small enough that each chunk's parameters stay in
+        # cache for all steps.
         def one(lam):
-            return run_one(lam, key, init_sd, lr, start, X, y, X_val, y_val)
+            return run_one(lam, key, initial, lr, X, y, X_val, y_val)
 
         out = jax.lax.map(one, lams, batch_size=min(LAM_CHUNK, lams.shape[0]))
         return {**out, "w0": initial["w"], "b0": initial["b"]}
@@ -299,18 +299,19 @@ def _soft_threshold(x, t):
     return jnp.sign(x) * jnp.maximum(jnp.abs(x) - t, 0.0)
 
 
-def _metrics(objective, params, lam, X, y, X_val, y_val, n, static: _Static):
+def _metrics(params, lam, X, y, X_val, y_val, static: _Static):
     def loss(Xs, ys):
         r = Xs @ params["w"] + params["b"] - ys
         return jnp.sum(r**2) / (2 * Xs.shape[0])
 
-    w_sq = jnp.sum(params["w"] ** 2) + (jnp.sum(params["b"] ** 2) if static.decay_bias else 0.0)
-    w_abs = jnp.sum(jnp.abs(params["w"])) + (jnp.sum(jnp.abs(params["b"])) if static.decay_bias else 0.0)
-    pen = lam * (w_abs if static.prior == "laplace" else w_sq / 2)
+    w_sq = jnp.sum(params["w"] ** 2)
+    if static.prior == "laplace":
+        pen = lam * (jnp.sum(jnp.abs(params["w"])) + (jnp.sum(jnp.abs(params["b"])) if static.decay_bias else 0.0))
+    else:
+        pen = lam / 2 * (w_sq + (jnp.sum(params["b"] ** 2) if static.decay_bias else 0.0))
     train_loss, val_loss = loss(X, y), loss(X_val, y_val)
     return {"train_loss": train_loss, "train_objective": train_loss + pen, "val_loss": val_loss,
-            "val_objective": val_loss + pen, "w_norm": jnp.sqrt(jnp.sum(params["w"] ** 2)),
-            "l2_penalty": jnp.sum(params["w"] ** 2) / 2}
+            "val_objective": val_loss + pen, "w_norm": jnp.sqrt(w_sq), "l2_penalty": w_sq / 2}
 
 
 def _to_xarray(out, shape, flags, coords, static: _Static) -> xr.Dataset:

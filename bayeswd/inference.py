@@ -210,11 +210,7 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
 
     build = svd_model if parameterization == "svd" else raw_model
     model = build(X, y, prior, scale, sigma)
-    kwargs = _nuts_kwargs(sampler, mass)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # samplers' own chatter; our diagnostics below decide
-        tree = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, model=model, progressbar=False,
-                         nuts_sampler=sampler, compute_convergence_checks=False, quiet=True, **kwargs)
+    tree = _nuts(model, sampler, mass, draws=draws, tune=tune, chains=chains, seed=seed)
     seconds = time.perf_counter() - start
     keep = [v for v in ("w", "b") if v in tree["posterior"]]
     tree["posterior"] = tree["posterior"].to_dataset()[keep]
@@ -222,12 +218,19 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
     return _record(tree, diagnose(tree, seconds=seconds))
 
 
-def _nuts_kwargs(sampler: str, mass: str) -> dict:
+def _nuts(model, sampler: str, mass: str, *, draws: int, tune: int, chains: int, seed: int, **extra):
+    """``pm.sample`` with one back-end's mass-matrix setting; its warnings are silenced because
+    our own diagnostics (``diagnose``) decide and warn."""
     if sampler == "pymc":
-        return {"init": "jitter+adapt_full" if mass == "dense" else "jitter+adapt_diag", "cores": 1}
-    if sampler == "numpyro":
-        return {"nuts_sampler_kwargs": {"chain_method": "vectorized", "dense_mass": mass == "dense"}}
-    return {"nuts_sampler_kwargs": {"adaptation": "low_rank" if mass == "dense" else "diag"}}
+        kwargs = {"init": "jitter+adapt_full" if mass == "dense" else "jitter+adapt_diag", "cores": 1}
+    elif sampler == "numpyro":
+        kwargs = {"nuts_sampler_kwargs": {"chain_method": "vectorized", "dense_mass": mass == "dense"}}
+    else:
+        kwargs = {"nuts_sampler_kwargs": {"adaptation": "low_rank" if mass == "dense" else "diag"}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, model=model, progressbar=False,
+                         nuts_sampler=sampler, compute_convergence_checks=False, quiet=True, **kwargs, **extra)
 
 
 @dataclass(frozen=True)
@@ -266,12 +269,8 @@ def full_bayes(dataset: Dataset, *, chains: int = 4, draws: int = 1000, tune: in
     X, y = dataset.X_train, dataset.y_train
     model, B = collapsed_hierarchical_model(X, y)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # The (σ, τ) posterior has a long ridge (p ≫ n pins σ² + pτ², not the split): small steps.
-        tree = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, model=model, progressbar=False,
-                         nuts_sampler=sampler, compute_convergence_checks=False, quiet=True, target_accept=0.95,
-                         **({"cores": 1} if sampler == "pymc" else {}))
+    # The (σ, τ) posterior has a long ridge (p ≫ n pins σ² + pτ², not the split): small steps.
+    tree = _nuts(model, sampler, "diag", draws=draws, tune=tune, chains=chains, seed=seed, target_accept=0.95)
     post = tree["posterior"].to_dataset()
     sigma = np.asarray(post["noise_sd"]).reshape(-1)
     tau = np.asarray(post["prior_sd"]).reshape(-1)

@@ -124,6 +124,8 @@ def test_list_names_every_analysis(capsys):
     out = capsys.readouterr().out
     for name in analyses.MODULES:
         assert name in out
+    # read from source without importing: must be the modules' own questions
+    assert analyses.questions() == {m.NAME: m.QUESTION for m in analyses.all_modules()}
 
 
 @pytest.mark.parametrize("argv, setup, match", [
