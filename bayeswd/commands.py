@@ -66,6 +66,12 @@ def _device() -> str:
 
 
 def run_command(args) -> int:
+    """Run the command with Ctrl-C honoured everywhere (see ``_InterruptFlag``)."""
+    with _InterruptFlag() as interrupt:
+        return _run(args, interrupt)
+
+
+def _run(args, interrupt: "_InterruptFlag") -> int:
     import analyses
     from analyses._common import Context, resolve_params
 
@@ -93,21 +99,68 @@ def run_command(args) -> int:
             hits[module.NAME] = section is not None
             if section is None:
                 section = _run_one(module, Context(dataset, seed, quick, params[module.NAME], label))
+                interrupt.check()  # before the cache keeps what an interrupted analysis returned
                 cache.put(module.NAME, key, section)
             sections.append(section)
             progress.advance(task)
     meta = {"config": {"params": params, "seed": seed, "quick": quick, "data": label}, "seed": seed, "quick": quick,
             "data": label, "versions": _versions(), "device": _device(), "cache": hits,
             "total_seconds": time.perf_counter() - start}
-    out = getattr(args, "out", None) or ("bayeswd-report" if args.command == "report" else None)
+    out = args.out  # report defaults to bayeswd-report; run writes only when asked
     if args.command == "run":
         s = sections[0]
         print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nnumbers: {json.dumps(s.to_json()['numbers'])}")
+    interrupt.check()
     if out:
         with atomic_directory(Path(out)) as staging:
             write_report(staging, sections, meta)
         print(f"report written to {Path(out).resolve()}/index.html ({meta['total_seconds']:.0f} s)", file=sys.stderr)
     return 0
+
+
+class _InterruptFlag:
+    """Remember Ctrl-C even when a library swallows it: PyMC's find_MAP and pm.sample catch
+    KeyboardInterrupt and return early, and an interrupt inside an import can be swallowed too,
+    which would let a half-computed report be written. ``check()`` is called after each
+    analysis and before writing."""
+
+    def __init__(self):
+        self.seen = False
+
+    def check(self) -> None:
+        if self.seen:
+            raise KeyboardInterrupt
+
+    def _handler(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def _unraisable(self, info):
+        # Ctrl-C landing in a callback Python cannot raise from (JAX's gc hook, say) is already
+        # recorded in the flag; other unraisable errors are reported as usual.
+        if not isinstance(info.exc_value, KeyboardInterrupt):
+            self._previous_hook(info)
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        self._previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        import signal
+
+        sys.unraisablehook = self._previous_hook
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        if self.seen and exc_type is not KeyboardInterrupt:
+            # A failure after Ctrl-C (an import it cut short, say) is the interruption's doing.
+            raise KeyboardInterrupt from exc
+        return False
 
 
 def _progress_forced() -> bool:
