@@ -108,6 +108,23 @@ def test_sweep_is_an_xarray_and_compiles_once(d2l):
     assert again.device.startswith(jax.devices()[0].platform)
 
 
+@pytest.mark.parametrize("sweep", [dict(lam=np.linspace(0, 10, 200)),  # split along λ, last part padded
+                                   dict(lam=[0.0, 3.0], seed=list(range(130)))])  # along the seeds
+def test_large_sweep_in_parallel_parts_equals_one_program(d2l, monkeypatch, sweep):
+    from bayeswd import engine
+
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 3)
+    before = TRACE_COUNT["program"]
+    parts = train(d2l, epochs=3, **sweep)
+    assert TRACE_COUNT["program"] == before + 1  # equal parts: one shape, one compile
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 1)
+    whole = train(d2l, epochs=3, **sweep)
+    assert parts.result.sizes == whole.result.sizes
+    for name in whole.result.data_vars:
+        np.testing.assert_allclose(parts.result[name], whole.result[name], rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(parts.w0, whole.w0)
+
+
 def test_same_seed_same_numbers(d2l):
     a, b = train(d2l, 3.0, seed=7), train(d2l, 3.0, seed=7)
     np.testing.assert_array_equal(a.w, b.w)
