@@ -8,7 +8,8 @@ Minimizes, by minibatch SGD (or momentum / Adam), the canonical objective
 compiled from :mod:`bayeswd.models` through :mod:`bayeswd.backend`. Defaults follow
 d2l: w₀ ~ N(0, init_sd²), b₀ = 0, rows reshuffled every epoch (seeded), plain SGD,
 the penalty inside the objective, bias not decayed. Lists of ``lam``, ``seed`` and
-``init_sd`` run as one jit-compiled, vmapped program (compiled once per shape).
+``init_sd`` run as one jit-compiled, vmapped program (compiled once per shape); on the CPU a
+large sweep is cut into equal parts that run on one thread per core.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@
     inside the jitted step (d2l applies it eagerly) and nothing is drawn.
 (a') a leaner loop the seeds do not use: the same training steps, one full validation
     pass per epoch, no per-step read-back. Printed so the ratio is not read off (a) alone.
-(b) bayeswd.train: the PyMC-compiled objective, one vmapped program over 4096 λ;
+(b) bayeswd.train: the PyMC-compiled objective, one vmapped program over 4096 λ (on the
+    CPU in equal parts, one thread per core);
 (c) the same sweep with the hand-written JAX objective.
 Targets: (b)/(c) ≤ 1.2 per model; (a)/(b) per model ≥ 10,000.
 ``--models N`` also times (b) at N models (λ × seeds), e.g. 10⁶ on a GPU.

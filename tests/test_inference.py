@@ -1,3 +1,5 @@
+import warnings
+
 import arviz as az
 import numpy as np
 import pytest
@@ -64,9 +66,15 @@ def test_exact_sampler_datatree(d2l):
     _assert_matches_exact(tree, gaussian_posterior(d2l.X_train, d2l.y_train, 0.01, 0.01))
 
 
-def test_laplace_nuts_agrees_with_gibbs_and_mean_is_not_sparse(d2l):
+@pytest.fixture(scope="module")
+def laplace_gibbs(d2l):
+    """The O(n²p) Bayesian-lasso Gibbs sampler: the reference the Laplace NUTS runs are checked against."""
+    return sample_posterior(d2l, "laplace", 0.01, sampler="gibbs", draws=8000, tune=2000, seed=2)
+
+
+def test_laplace_nuts_agrees_with_gibbs_and_mean_is_not_sparse(d2l, laplace_gibbs):
     # 4 × 2000 NUTS draws: at 4 × 1000 the max R-hat over 201 Laplace marginals sits at ≈ 1.01 by noise alone.
-    gibbs = sample_posterior(d2l, "laplace", 0.01, sampler="gibbs", draws=8000, tune=2000, seed=2)
+    gibbs = laplace_gibbs
     nuts = sample_posterior(d2l, "laplace", 0.01, sampler="nutpie", draws=2000, tune=1000, seed=3)
     assert nuts.attrs["converged"] == 1 and gibbs.attrs["max_rhat"] < 1.01
     means, errors = [], []
@@ -80,16 +88,21 @@ def test_laplace_nuts_agrees_with_gibbs_and_mean_is_not_sparse(d2l):
 
 
 @pytest.mark.slow
-def test_laplace_pymc_and_dense_numpyro_agree_with_gibbs(d2l, full_stats):
-    """PyMC's NUTS in the SVD basis always; numpyro's dense mass on the raw model (≈ 200 s) with --full-stats."""
-    gibbs = sample_posterior(d2l, "laplace", 0.01, sampler="gibbs", draws=8000, tune=2000, seed=2)
+def test_laplace_pymc_and_dense_numpyro_agree_with_gibbs(d2l, laplace_gibbs, full_stats):
+    """PyMC's NUTS in the SVD basis, 4 × 500 draws by default and 4 × 1000 with --full-stats, when
+    numpyro's dense mass on the raw model (≈ 200 s) runs too. The z-test's MCSE scales with the size."""
+    gibbs = laplace_gibbs
     g_mean = np.asarray(gibbs["posterior"]["w"].mean(("chain", "draw")))
     g_err = np.asarray(az.mcse(gibbs, var_names=["w"])["w"])
-    configs = [dict(sampler="pymc")]
+    configs = [dict(sampler="pymc") if full_stats else dict(sampler="pymc", draws=500, tune=500)]
     if full_stats:
         configs.append(dict(sampler="numpyro", parameterization="raw", mass="dense"))
     for kwargs in configs:
-        tree = sample_posterior(d2l, "laplace", 0.01, seed=4, **kwargs)
+        with warnings.catch_warnings():
+            if not full_stats:  # at 4 × 500 the max R-hat over 201 marginals is ≈ 1.02 from noise alone
+                warnings.simplefilter("ignore", SamplingWarning)
+            tree = sample_posterior(d2l, "laplace", 0.01, seed=4, **kwargs)
+        assert tree.attrs["max_rhat"] < (1.01 if full_stats else 1.05) and tree.attrs["divergences"] == 0
         mean = np.asarray(tree["posterior"]["w"].mean(("chain", "draw")))
         err = np.asarray(az.mcse(tree, var_names=["w"])["w"])
         assert np.abs((mean - g_mean) / np.hypot(err, g_err)).max() < 4
