@@ -207,8 +207,8 @@ class _Static:
     objective: str
 
 
-# λ values per vmapped chunk (see per_seed); a tuning knob, not a semantic one.
-LAM_CHUNK = 64
+# Models per vmapped batch (see program); a tuning knob, not a semantic one.
+MODELS_PER_BATCH = 64
 
 # Counts traces of the training program, so tests can prove a sweep compiles once.
 TRACE_COUNT = {"program": 0}
@@ -224,7 +224,7 @@ def _run_in_parts(program, lam_grid, pair_seeds, pair_init_sds, lr, start, data)
     n_lam, n_pairs = lam_grid.shape
     along_lam = n_lam >= n_pairs
     size = n_lam if along_lam else n_pairs
-    workers = 1 if jax.default_backend() != "cpu" else min(os.cpu_count() or 1, size // LAM_CHUNK)
+    workers = 1 if jax.default_backend() != "cpu" else min(os.cpu_count() or 1, size // MODELS_PER_BATCH)
     if workers <= 1:
         return jax.tree_util.tree_map(np.asarray, program(lam_grid, pair_seeds, pair_init_sds, lr, start, *data))
 
@@ -305,12 +305,11 @@ def _compiled(static: _Static):
         (params, _), history = jax.lax.scan(epoch, (params, opt_state), orders)
         return {"w": params["w"], "b": params["b"], "history": history}
 
-    def per_seed(lams, seed, init_sd, lr, start, X, y, X_val, y_val):
+    def per_seed(lams, seed, init_sd, lam_chunk, lr, start, X, y, X_val, y_val):
         key = jax.random.PRNGKey(seed)
         initial = _initial(static, key, init_sd, start)
         # The start and the minibatch orders do not depend on λ: drawn once per seed, outside
-        # the λ loop (shuffling inside it cost a quarter of a d2l sweep). λ runs in vmapped
-        # chunks small enough that each chunk's parameters stay in cache for all steps.
+        # the λ loop (shuffling inside it cost a quarter of a d2l sweep).
         if static.shuffle and bs < n:
             keys = jax.random.split(jax.random.fold_in(key, 1), static.epochs)
             orders = jax.vmap(lambda k: jax.random.permutation(k, n))(keys)
@@ -320,13 +319,23 @@ def _compiled(static: _Static):
         def one(lam):
             return run_one(lam, orders, initial, lr, X, y, X_val, y_val)
 
-        out = jax.lax.map(one, lams, batch_size=min(LAM_CHUNK, lams.shape[0]))
+        out = jax.lax.map(one, lams, batch_size=lam_chunk)
         return {**out, "w0": initial["w"], "b0": initial["b"]}
 
     def program(lam_grid, seeds, init_sds, lr, start, X, y, X_val, y_val):
         TRACE_COUNT["program"] += 1
-        outer = jax.vmap(per_seed, in_axes=(1, 0, 0, None, None, None, None, None, None), out_axes=0)
-        out = outer(lam_grid, seeds, init_sds, lr, start, X, y, X_val, y_val)
+        n_lam, n_pairs = lam_grid.shape
+        # Models run in vmapped batches of about MODELS_PER_BATCH, small enough that a batch's
+        # parameters stay in cache for all its steps. λ values fill a batch first: they share a
+        # seed's minibatches, so each step is one matrix product; different seeds do not.
+        lam_chunk = min(n_lam, MODELS_PER_BATCH)
+        pair_chunk = max(1, min(n_pairs, MODELS_PER_BATCH // lam_chunk))
+
+        def pair(inputs):
+            lams, seed, init_sd = inputs
+            return per_seed(lams, seed, init_sd, lam_chunk, lr, start, X, y, X_val, y_val)
+
+        out = jax.lax.map(pair, (lam_grid.T, seeds, init_sds), batch_size=pair_chunk)
         # Put λ first: (lam, seed·init_sd, ...) for the runs, (seed·init_sd, ...) for the starts.
         runs = {k: jnp.swapaxes(out[k], 0, 1) for k in ("w", "b")}
         runs["history"] = jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), out["history"])

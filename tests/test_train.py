@@ -123,6 +123,9 @@ def test_large_sweep_in_parallel_parts_equals_one_program(d2l, monkeypatch, swee
     for name in whole.result.data_vars:
         np.testing.assert_allclose(parts.result[name], whole.result[name], rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(parts.w0, whole.w0)
+    last = {dim: parts.result[dim].values[-1] for dim in ("lam", "seed") if dim in parts.result.dims}
+    alone = train(d2l, float(last["lam"]), seed=int(last.get("seed", 0)), epochs=3)  # one model, no batching
+    np.testing.assert_allclose(parts.result["w"].sel(last), alone.w, rtol=1e-12, atol=1e-15)
 
 
 def test_same_seed_same_numbers(d2l):
