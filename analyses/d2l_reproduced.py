@@ -24,8 +24,8 @@ CONCISE = [("PyTorch concise", "pytorch", "en", "torch"), ("TensorFlow concise",
 CONFIGS = {"en": dict(init_sd=0.01, lr=0.01, batch_size=5), "zh": dict(init_sd=1.0, lr=0.003, batch_size=5)}
 
 
-def _row(label, run, lam, lr, decay_bias, init):
-    h = run.result.isel(epoch=-1)
+def _row(label, result, lam, lr, decay_bias, init):
+    h = result.isel(epoch=-1)
     return [label, lam, lr, "yes" if decay_bias else "no", init, float(h.train_loss), float(h.val_loss),
             float(h.l2_penalty), float(h.w_norm)]
 
@@ -46,22 +46,25 @@ def run(ctx: Context) -> Section:
     rng = np.random.default_rng(ctx.seed)
     for label, framework, cfg, init in CONCISE:
         settings = CONFIGS[cfg]
-        for wd in (0.0, p["wd"]):
-            lam, lr, decay_bias = from_framework(framework, wd, settings["lr"])
-            kwargs = dict(epochs=epochs[cfg], batch_size=5, lr=lr, decay_bias=decay_bias, seed=ctx.seed)
+        (lam0, lr, decay_bias), (lam, _, _) = (from_framework(framework, wd, settings["lr"]) for wd in (0.0, p["wd"]))
+        kwargs = dict(epochs=epochs[cfg], batch_size=5, lr=lr, decay_bias=decay_bias, seed=ctx.seed)
+        if init == "normal-all":  # d2l-zh: param.data.normal_() on weight and bias, drawn anew per run
+            results = [train(data, lam_, w0=rng.standard_normal(data.num_inputs), b0=rng.standard_normal(),
+                             **kwargs).result for lam_ in (lam0, lam)]
+            init_label = "N(0, 1) on w and b"
+        else:  # both wd values in one sweep: same start, same minibatches, one compiled program
             if init == "torch":   # LazyLinear: weight.data.normal_ acts on an uninitialized tensor: a no-op
                 kwargs.update(init="torch")
                 init_label = "U(±1/√p) (PyTorch default)"
-            elif init == "normal-all":  # d2l-zh: param.data.normal_() on weight and bias
-                kwargs.update(w0=rng.standard_normal(data.num_inputs), b0=rng.standard_normal())
-                init_label = "N(0, 1) on w and b"
             else:
                 kwargs.update(init_sd=settings["init_sd"])
                 init_label = f"N(0, {settings['init_sd']}²)"
-            run_ = train(data, lam, **kwargs)
-            rows.append(_row(f"{label}, wd={wd:g}", run_, lam, lr, decay_bias, init_label))
+            sweep = train(data, [lam0, lam], **kwargs).result
+            results = [sweep.isel(lam=i) for i in range(2)]
+        for wd, lam_, result in zip((0.0, p["wd"]), (lam0, lam), results):
+            rows.append(_row(f"{label}, wd={wd:g}", result, lam_, lr, decay_bias, init_label))
             numbers[f"{framework}_{cfg}_wd{wd:g}"] = dict(zip(
-                ("lam", "lr", "train_loss", "val_loss", "l2_penalty", "w_norm"), [lam, lr, *rows[-1][5:]]))
+                ("lam", "lr", "train_loss", "val_loss", "l2_penalty", "w_norm"), [lam_, lr, *rows[-1][5:]]))
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for ax, cfg in zip(axes, ("en", "zh")):
