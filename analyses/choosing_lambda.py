@@ -10,12 +10,16 @@ from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
 from bayeswd.inference import choose_lambda, map_estimate
 from bayeswd.engine import train
 
-from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
+from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, log_grid, png, script_main
 
 NAME = "choosing_lambda"
 TITLE = "2. Choosing λ"
 QUESTION = "How do training and validation loss depend on λ, and which λ do validation, Bayes and LOO pick?"
-DEFAULTS = {"n_lams": 60, "gd_seeds": 8, "bayes_draws": 1000, "map_points": 3}
+SETTINGS = {"n_lams": Count(60, low=2, high=2000, help="λ grid points"),
+            "gd_seeds": Count(8, high=256, help="gradient-descent seeds per λ"),
+            "bayes_draws": Count(1000, low=100, high=20000, help="NUTS draws per chain for the full-Bayes λ"),
+            "map_points": Count(3, high=50, help="λ values at which the MAP is checked against ridge")}
+DEFAULTS = defaults(SETTINGS)
 QUICK = {"n_lams": 20, "gd_seeds": 2, "map_points": 2}  # the full-Bayes model has 2 parameters: full size is cheap
 
 

@@ -8,12 +8,16 @@ import numpy as np
 from bayeswd.conventions import FRAMEWORKS, from_framework
 from bayeswd.engine import train
 
-from analyses._common import Context, Section, Table, command, fmt, png, script_main
+from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, png, script_main
 
 NAME = "d2l_reproduced"
 TITLE = "1. The d2l weight-decay runs, reproduced"
 QUESTION = "What do d2l's λ = 0 and λ = 3 runs show, and what does its printed 'L2 norm of w' measure?"
-DEFAULTS = {"wd": 3.0, "en_epochs": 10, "zh_epochs": 100}
+SETTINGS = {"wd": Real(3.0, low=0, high=50, help="the chapter's weight decay, each framework's spelling; "
+                                                 "λ·lr stays below 2 in every run up to 50"),
+            "en_epochs": Count(10, high=10**5, help="epochs of the English (JAX revision) runs"),
+            "zh_epochs": Count(100, high=10**5, help="epochs of the Chinese-edition runs")}
+DEFAULTS = defaults(SETTINGS)
 QUICK = {"zh_epochs": 20}
 
 # (label, framework, config, init) — the concise variants each framework's chapter runs.

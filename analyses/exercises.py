@@ -10,12 +10,13 @@ from bayeswd.data import multioutput_data
 from bayeswd.inference import map_estimate
 from bayeswd.engine import train
 
-from analyses._common import Context, Section, Table, command, fmt, script_main
+from analyses._common import Context, Real, defaults, Section, Table, command, fmt, script_main
 
 NAME = "exercises"
 TITLE = "9. Exercises 4 and 6"
 QUESTION = "What is the matrix version of the penalty, and which prior is d2l's λ = 3?"
-DEFAULTS = {"wd": 3.0}
+SETTINGS = {"wd": Real(3.0, low=0, high=1e4, positive=True, help="the λ whose prior is asked for")}
+DEFAULTS = defaults(SETTINGS)
 QUICK = {}
 
 

@@ -12,12 +12,15 @@ from bayeswd.conventions import from_framework
 from bayeswd.data import multioutput_data
 from bayeswd.engine import train
 
-from analyses._common import Context, Section, Table, command, fmt, png, script_main
+from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, png, script_main
 
 NAME = "seed002_multioutput"
 TITLE = "6. Seed 002: multi-output, scratch vs framework"
 QUESTION = "Do the notebook's hand-derived L2 update, bayeswd's compiled gradient and optax's decay take the same steps?"
-DEFAULTS = {"lambd": 0.01, "lr": 0.01, "epochs": 16}
+SETTINGS = {"lambd": Real(0.01, low=0, high=10, help="the notebook's weight decay (PyTorch spelling)"),
+            "lr": Real(0.01, positive=True, high=1.0, help="the notebook's learning rate"),
+            "epochs": Count(16, high=10**4, help="epochs (the notebook loop runs in Python)")}
+DEFAULTS = defaults(SETTINGS)
 QUICK = {}
 
 

@@ -10,12 +10,16 @@ import optax
 
 from bayeswd.data import mlp_binary_data
 
-from analyses._common import Context, Section, Table, command, fmt, png, script_main
+from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, png, script_main
 
 NAME = "seed004_mlp"
 TITLE = "7. Seed 004: an MLP on random labels"
 QUESTION = "Does weight decay stop a 1000→500→1 sigmoid MLP from memorizing random labels, and is manual decay optax's?"
-DEFAULTS = {"epochs": 1000, "lr": 0.1, "wd": 0.1, "dim": 1000}
+SETTINGS = {"epochs": Count(1000, high=20000, help="full-batch epochs"),
+            "lr": Real(0.1, positive=True, high=10, help="SGD learning rate"),
+            "wd": Real(0.1, low=0, high=10, help="weight decay (lr·wd must stay below 2)"),
+            "dim": Count(1000, low=2, high=5000, help="inputs; the hidden layer has dim // 2 units")}
+DEFAULTS = defaults(SETTINGS)
 QUICK = {"epochs": 60, "dim": 200}
 VARIANTS = ("no decay", "manual (grad += wd·p, all params)", "optax add_decayed_weights (all params)",
             "decay on weights only")

@@ -11,12 +11,15 @@ from bayeswd.subspace import explain_run, init_risk, interpolant_from, null_spac
 from bayeswd.theory import min_norm_risk, optimal_lam, ridge_risk_asymptotic
 from bayeswd.engine import train
 
-from analyses._common import Context, Section, Table, command, fmt, png, script_main
+from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, png, script_main
 
 NAME = "subspace_init"
 TITLE = "4. Row space, null space and the initialization"
 QUESTION = "Why does λ = 3 'help' in d2l, and how much of the validation loss is decided by the init?"
-DEFAULTS = {"wd": 3.0, "mc_seeds": 200, "zh_epochs": 100}
+SETTINGS = {"wd": Real(3.0, low=0, high=50, help="the decay compared with λ = 0"),
+            "mc_seeds": Count(200, low=2, high=5000, help="Monte Carlo seeds for the init law"),
+            "zh_epochs": Count(100, high=10**5, help="epochs of the Chinese-edition runs")}
+DEFAULTS = defaults(SETTINGS)
 QUICK = {"mc_seeds": 40, "zh_epochs": 20}
 INITS = (("normal", 0.01, "N(0, 0.01²) (d2l-en)"), ("normal", 0.1, "N(0, 0.1²)"),
          ("torch", 0.0, "U(±1/√p) (PyTorch default)"), ("normal", 1.0, "N(0, 1) (d2l-zh)"))

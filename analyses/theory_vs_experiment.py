@@ -8,12 +8,14 @@ import numpy as np
 from bayeswd.theory import (early_stopping_ratio_bound, gradient_flow_risk_exact, min_norm_risk, monte_carlo_risk,
                             optimal_lam, ridge_risk_asymptotic, ridge_risk_exact)
 
-from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
+from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, log_grid, png, script_main
 
 NAME = "theory_vs_experiment"
 TITLE = "8. Theory vs experiment"
 QUESTION = "Do the asymptotic risk formulas predict finite-sample ridge, and how close is early stopping to ridge?"
-DEFAULTS = {"n": 200, "reps": 10}
+SETTINGS = {"n": Count(200, low=10, high=1000, help="rows of each Monte Carlo problem (p = γ·n)"),
+            "reps": Count(10, low=2, high=200, help="Monte Carlo repetitions per γ (2 or more for an error bar)")}
+DEFAULTS = defaults(SETTINGS)
 QUICK = {"n": 50, "reps": 3}
 GAMMAS = (0.1, 0.25, 0.5, 0.8, 1.25, 2.0, 4.0, 10.0)
 

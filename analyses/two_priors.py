@@ -11,12 +11,16 @@ from bayeswd.inference import map_estimate, sample_posterior
 from bayeswd.sparse import lasso
 from bayeswd.engine import train
 
-from analyses._common import Context, Section, Table, command, fmt, log_grid, png, script_main
+from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, log_grid, png, script_main
 
 NAME = "two_priors"
 TITLE = "3. Two priors: Gaussian (L2) and Laplace (L1)"
 QUESTION = "What changes when the Gaussian prior becomes a Laplace prior — at the mode and in the posterior?"
-DEFAULTS = {"laplace_scale": 0.01, "gibbs_draws": 4000, "path_points": 30, "l1_epochs": 200}
+SETTINGS = {"laplace_scale": Real(0.01, positive=True, high=10, help="the Laplace prior's scale s"),
+            "gibbs_draws": Count(4000, low=100, high=10**5, help="Bayesian-lasso Gibbs draws"),
+            "path_points": Count(30, low=2, high=500, help="points on the lasso path"),
+            "l1_epochs": Count(200, high=10**5, help="epochs of the L1 gradient runs")}
+DEFAULTS = defaults(SETTINGS)
 QUICK = {"gibbs_draws": 500, "path_points": 12, "l1_epochs": 50}
 
 

@@ -9,13 +9,18 @@ import numpy as np
 import bayeswd
 from bayeswd.inference import full_bayes, posterior_predictive, sample_posterior
 
-from analyses._common import Context, Section, Table, command, fmt, png, script_main
+from analyses._common import Context, Count, Flag, Names, Real, defaults, Section, Table, command, fmt, png, script_main
 
 NAME = "uncertainty"
 TITLE = "5. Uncertainty: predictive bands and sampler agreement"
 QUESTION = "Are the posterior's predictive intervals calibrated, and do exact, NUTS and Gibbs draws agree?"
-DEFAULTS = {"prior_sd": 0.01, "draws": 1000, "nuts_samplers": "pymc,numpyro,nutpie", "laplace_draws": 2000,
-            "laplace_nuts": True}
+SETTINGS = {"prior_sd": Real(0.01, positive=True, high=100, help="the Gaussian prior's sd τ"),
+            "draws": Count(1000, low=100, high=20000, help="draws per chain"),
+            "nuts_samplers": Names("pymc,numpyro,nutpie", allowed=("pymc", "numpyro", "nutpie"),
+                                   help="NUTS back-ends to check, comma-separated"),
+            "laplace_draws": Count(2000, low=100, high=50000, help="draws per chain for the Laplace posterior"),
+            "laplace_nuts": Flag(True, help="also run NUTS on the Laplace posterior")}
+DEFAULTS = defaults(SETTINGS)
 QUICK = {"draws": 300, "nuts_samplers": "pymc", "laplace_draws": 300, "laplace_nuts": False}
 
 

@@ -6,6 +6,7 @@ report writers below know nothing of either.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import sys
@@ -18,11 +19,12 @@ from pathlib import Path
 
 import bayeswd
 from bayeswd.cli import UsageError
-from bayeswd.report.atomic import atomic_directory
+from bayeswd.exceptions import TrainingDiverged
 from bayeswd.report.cache import SectionCache, code_version
+from bayeswd.report.output import atomic_directory, check_output
 from bayeswd.report.writers import write_report
 
-_TOP_LEVEL_KEYS = {"seed", "quick"}
+SEED_RANGE = (0, 2**32 - 1)  # what every seeded generator here accepts
 
 
 def _load_config(path: str | None) -> dict:
@@ -33,24 +35,50 @@ def _load_config(path: str | None) -> dict:
             config = tomllib.load(handle)
     except FileNotFoundError:
         raise UsageError(f"config file {path!r} not found; pass the path of a TOML file") from None
+    except IsADirectoryError:
+        raise UsageError(f"--config {path!r} is a folder; pass the path of a TOML file") from None
+    except OSError as err:
+        raise UsageError(f"config file {path!r} cannot be read ({err.strerror}); check its permissions") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise UsageError(f"config file {path!r} is not valid TOML ({err}); fix the syntax") from None
     import analyses
 
     for key, value in config.items():
-        if key in _TOP_LEVEL_KEYS:
+        if key in ("seed", "quick"):
             continue
         if key not in analyses.MODULES:
-            raise UsageError(f"config section [{key}] is not an analysis; use one of {', '.join(analyses.MODULES)}")
+            raise UsageError(f"config entry {key!r} is neither seed, quick nor an analysis; use one of "
+                             f"{', '.join(analyses.MODULES)}")
         if not isinstance(value, dict):
             raise UsageError(f"config entry {key!r} must be a table like [{key}] with settings under it")
     return config
 
 
+def _seed(args, config) -> int:
+    from analyses._settings import Count
+
+    spec = Count(0, low=SEED_RANGE[0], high=SEED_RANGE[1])
+    if args.seed is not None:
+        return spec.check(args.seed, "--seed")
+    return spec.check(config.get("seed", 0), "config seed")
+
+
+def _quick(args, config) -> bool:
+    from analyses._settings import Flag
+
+    return bool(args.quick) or Flag(False).check(config.get("quick", False), "config quick")
+
+
 def _dataset(data_path: str | None, seed: int):
+    """The dataset, its label for the report, and a fingerprint of its content for the cache key."""
     if data_path is None:
-        return bayeswd.d2l_data(seed=seed), "built-in d2l data"
-    return bayeswd.data.load(data_path), f"user data {Path(data_path).name}"
+        return bayeswd.d2l_data(seed=seed), "built-in d2l data", "d2l"
+    dataset = bayeswd.data.load(data_path)
+    try:
+        digest = hashlib.sha256(Path(data_path).read_bytes()).hexdigest()[:20]
+    except OSError as err:
+        raise UsageError(f"data file {data_path!r} cannot be read ({err.strerror})") from None
+    return dataset, f"user data {Path(data_path).name}", digest
 
 
 def _versions() -> dict:
@@ -72,29 +100,30 @@ def run_command(args) -> int:
 
 
 def _run(args, interrupt: "_InterruptFlag") -> int:
+    # Everything that can be checked is checked before any computing: the output folder first.
+    target = check_output(args.out) if args.out else None
     import analyses
     from analyses._common import Context, resolve_params
 
     config = _load_config(args.config)
-    seed = args.seed if args.seed is not None else config.get("seed", 0)
-    quick = bool(args.quick or config.get("quick", False))
-    dataset, label = _dataset(args.data, seed)
+    seed, quick = _seed(args, config), _quick(args, config)
     names = list(analyses.MODULES) if args.command == "report" else [args.analysis]
     modules = [analyses.load(name) for name in names]  # unknown names fail here, before any work
     params = {m.NAME: resolve_params(m, quick, config.get(m.NAME)) for m in modules}
-    cache = SectionCache(Path(".bayeswd-cache"), code_version(bayeswd, analyses),
-                         enabled=not getattr(args, "no_cache", False) and args.data is None)
+    dataset, label, fingerprint = _dataset(args.data, seed)
+    cache = SectionCache(Path(args.cache_dir) if args.cache_dir else None, code_version(bayeswd, analyses),
+                         enabled=not args.no_cache)
     sections, hits = [], {}
     start = time.perf_counter()
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    show = not args.quiet and (sys.stderr.isatty() or _progress_forced())
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), transient=False, disable=not sys.stderr.isatty() and not _progress_forced()
-                  ) as progress:
+                  TimeElapsedColumn(), transient=False, disable=not show) as progress:
         task = progress.add_task("analyses", total=len(modules))
         for module in modules:
             progress.update(task, description=module.NAME)
-            key = {"params": params[module.NAME], "seed": seed, "quick": quick, "data": label}
+            key = {"params": params[module.NAME], "seed": seed, "quick": quick, "data": fingerprint}
             section = cache.get(module.NAME, key)
             hits[module.NAME] = section is not None
             if section is None:
@@ -106,15 +135,14 @@ def _run(args, interrupt: "_InterruptFlag") -> int:
     meta = {"config": {"params": params, "seed": seed, "quick": quick, "data": label}, "seed": seed, "quick": quick,
             "data": label, "versions": _versions(), "device": _device(), "cache": hits,
             "total_seconds": time.perf_counter() - start}
-    out = args.out  # report defaults to bayeswd-report; run writes only when asked
     if args.command == "run":
         s = sections[0]
         print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nnumbers: {json.dumps(s.to_json()['numbers'])}")
     interrupt.check()
-    if out:
-        with atomic_directory(Path(out)) as staging:
+    if target is not None:
+        with atomic_directory(target) as staging:
             write_report(staging, sections, meta)
-        print(f"report written to {Path(out).resolve()}/index.html ({meta['total_seconds']:.0f} s)", file=sys.stderr)
+        print(f"report written to {target}/index.html ({meta['total_seconds']:.0f} s)", file=sys.stderr)
     return 0
 
 
@@ -174,7 +202,11 @@ def _run_one(module, ctx):
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        section = module.run(ctx)
+        try:
+            section = module.run(ctx)
+        except (ValueError, TrainingDiverged) as err:
+            # name the section: the message speaks of the library's argument (lam, lr), not the setting
+            raise UsageError(f"[{module.NAME}] {err}") from err
     seconds = time.perf_counter() - start
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
                        if issubclass(w.category, (UserWarning, RuntimeWarning))

@@ -15,8 +15,8 @@ large sweep is cut into equal parts that run on one thread per core.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,17 +29,21 @@ import xarray as xr
 from bayeswd._validate import as_choice, as_penalty, as_positive, as_positive_int
 from bayeswd.backend import compile_objective, reference_objective
 from bayeswd.data import Dataset
+from bayeswd.exceptions import BudgetError, TrainingDiverged
 
-__all__ = ["TrainRun", "TrainingDiverged", "train", "stability_bound", "OPTIMIZERS", "INITS"]
+__all__ = ["TrainRun", "TrainingDiverged", "train", "stability_bound", "OPTIMIZERS", "INITS", "MAX_EPOCHS",
+           "MAX_SWEEP_BYTES", "DIVERGENCE_FACTOR"]
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 INITS = ("normal", "torch")
 _SWEEP_DIMS = ("lam", "seed", "init_sd")
 _HISTORY = ("train_loss", "train_objective", "val_loss", "val_objective", "w_norm", "l2_penalty")
 
-
-class TrainingDiverged(FloatingPointError):
-    """Training produced NaN or inf; the message names the epoch, the step and the bound."""
+# Budgets: work past them is refused before it starts, with a message naming the setting.
+MAX_EPOCHS = 10**6
+MAX_SWEEP_BYTES = 4 * 2**30        # the arrays one sweep holds: histories, weights, minibatch orders
+# A run whose training objective exceeds this multiple of its starting value has diverged.
+DIVERGENCE_FACTOR = 1e6
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,6 +139,8 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     init_sds, init_is_list = _as_list(init_sd, "init_sd", _as_init_sd)
     lr = as_positive(lr, "lr")
     epochs = as_positive_int(epochs, "epochs")
+    if epochs > MAX_EPOCHS:
+        raise BudgetError(f"epochs={epochs:,} is past the budget of {MAX_EPOCHS:,} epochs per run; use fewer epochs")
     n, p = dataset.X_train.shape
     batch_size = n if batch_size is None else as_positive_int(batch_size, "batch_size")
     batch_size = min(batch_size, n)
@@ -148,6 +154,9 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     if penalty == "l1" and l1_method == "proximal" and optimizer != "sgd":
         raise ValueError("the proximal L1 step is defined for plain SGD; use optimizer='sgd'")
 
+    _check_decay_step(lams, lr, penalty, optimizer, decay)
+    k_out = dataset.y_train.shape[1] if dataset.y_train.ndim == 2 else 1
+    _check_memory(len(lams) * len(seeds) * len(init_sds), len(seeds) * len(init_sds), epochs, n, p * k_out)
     bound = stability_bound(dataset.X_train, max(lams) if penalty == "l2" else 0.0)
     if batch_size == n and optimizer == "sgd" and lr > bound:
         warnings.warn(f"lr={lr} is above the full-batch stability bound 2/(s_max + λ) = {bound:.4g}; "
@@ -175,7 +184,8 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     coords = dict(zip(_SWEEP_DIMS, (lams, seeds, init_sds)))
     result = _to_xarray(out, shape, flags, coords, static)
     if check_finite:
-        _raise_if_diverged(result, lr, bound, steps_per_epoch)
+        start_objective = _start_objective(out, lam_grid, dataset, static)
+        _raise_if_diverged(result, start_objective, shape, lams, lr, static, dataset, steps_per_epoch)
     config = dict(lr=lr, epochs=epochs, batch_size=batch_size, init=init, optimizer=optimizer, decay=decay,
                   penalty=penalty, l1_method=l1_method, decay_bias=bool(decay_bias), momentum=float(momentum),
                   shuffle=bool(shuffle))
@@ -226,7 +236,7 @@ def _run_in_parts(program, lam_grid, pair_seeds, pair_init_sds, lr, start, data)
     size = n_lam if along_lam else n_pairs
     workers = 1 if jax.default_backend() != "cpu" else min(os.cpu_count() or 1, size // MODELS_PER_BATCH)
     if workers <= 1:
-        return jax.tree_util.tree_map(np.asarray, program(lam_grid, pair_seeds, pair_init_sds, lr, start, *data))
+        return _interruptible([lambda: _to_numpy(program(lam_grid, pair_seeds, pair_init_sds, lr, start, *data))])[0]
 
     part = -(-size // workers)
     picks = np.minimum(np.arange(part * workers), size - 1).reshape(workers, part)
@@ -236,10 +246,9 @@ def _run_in_parts(program, lam_grid, pair_seeds, pair_init_sds, lr, start, data)
             inputs = (lam_grid[pick], pair_seeds, pair_init_sds)
         else:
             inputs = (lam_grid[:, pick], pair_seeds[pick], pair_init_sds[pick])
-        return jax.tree_util.tree_map(np.asarray, program(*inputs, lr, start, *data))
+        return lambda: _to_numpy(program(*inputs, lr, start, *data))
 
-    with ThreadPoolExecutor(workers) as pool:
-        parts = list(pool.map(run_part, picks))
+    parts = _interruptible([run_part(pick) for pick in picks])
     axis = 0 if along_lam else 1  # runs are (lam, pair, ...); starts are (pair, ...)
 
     def join(*pieces, axis):
@@ -250,6 +259,57 @@ def _run_in_parts(program, lam_grid, pair_seeds, pair_init_sds, lr, start, data)
     for k in ("w0", "b0"):
         out[k] = parts[0][k] if along_lam else join(*(p[k] for p in parts), axis=0)
     return out
+
+
+def _to_numpy(tree):
+    return jax.tree_util.tree_map(np.asarray, tree)
+
+
+def _interruptible(calls: list) -> list:
+    """Run each call on its own daemon thread and wait in short slices, so that Ctrl-C reaches the
+    caller within a fraction of a second even while XLA runs a long compiled loop (a compiled call
+    cannot be interrupted; it finishes in the background and its result is dropped)."""
+    results, errors = [None] * len(calls), [None] * len(calls)
+
+    def target(i):
+        try:
+            results[i] = calls[i]()
+        except BaseException as err:  # handed to the caller below
+            errors[i] = err
+
+    threads = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.1)
+    for err in errors:
+        if err is not None:
+            raise err
+    return results
+
+
+def _check_decay_step(lams, lr, penalty, optimizer, decay) -> None:
+    """Refuse an L2 step that multiplies the weights by (1 − ηλ) with ηλ ≥ 2: it diverges from any start."""
+    if penalty != "l2" or (optimizer == "adam" and decay == "coupled"):
+        return  # L1's push is bounded, and Adam normalizes a coupled penalty's gradient
+    worst = lr * max(lams)
+    if worst >= 2:
+        raise ValueError(f"lr·λ = {lr:g}·{max(lams):g} = {worst:g} ≥ 2: each step multiplies the weights by "
+                         f"(1 − lr·λ) = {1 - worst:g}, which diverges; keep λ below {2 / lr:g} at lr={lr:g} "
+                         "(or lower lr)")
+
+
+def _check_memory(models: int, pairs: int, epochs: int, n: int, weights: int) -> None:
+    """Refuse a sweep whose arrays alone would pass MAX_SWEEP_BYTES."""
+    history = models * epochs * len(_HISTORY) * 8
+    orders = pairs * epochs * n * 8
+    params = models * (weights + 1) * 8 * 3
+    need = history + orders + params
+    if need > MAX_SWEEP_BYTES:
+        raise BudgetError(f"this sweep would hold {need / 2**30:.1f} GiB ({models:,} models × {epochs:,} epochs of "
+                          f"history), past the budget of {MAX_SWEEP_BYTES / 2**30:.0f} GiB; use fewer epochs, "
+                          "λ values, seeds or init sds")
 
 
 def _start_params(static: _Static, w0, b0):
@@ -398,13 +458,49 @@ def _to_xarray(out, shape, flags, coords, static: _Static) -> xr.Dataset:
     return xr.Dataset(data_vars, coords=used)
 
 
-def _raise_if_diverged(result: xr.Dataset, lr: float, bound: float, steps_per_epoch: int) -> None:
-    finite = np.isfinite(result["train_objective"].values)
-    if finite.all():
+def _start_objective(out, lam_grid, dataset: Dataset, static: _Static) -> np.ndarray:
+    """J at each model's start, shaped (lam, pair) like the runs."""
+    X, y = dataset.X_train, dataset.y_train
+    w0, b0 = out["w0"], out["b0"]                           # (pair, p[, k]), (pair[, k])
+    r = (np.tensordot(w0, X, axes=([1], [1])) if static.k is None
+         else np.einsum("np,qpk->qnk", X, w0)) + (b0[:, None] if static.k is None else b0[:, None, :])
+    r = r - (y[None, :] if static.k is None else y[None, :, :])
+    loss = (r**2).reshape(len(w0), -1).sum(axis=1) / (2 * len(y))
+    if static.prior == "laplace":
+        size = np.abs(w0).reshape(len(w0), -1).sum(axis=1)
+    else:
+        size = (w0**2).reshape(len(w0), -1).sum(axis=1) / 2
+    return loss[None, :] + lam_grid * size[None, :]
+
+
+def _raise_if_diverged(result: xr.Dataset, start_objective, shape, lams, lr, static: _Static, dataset: Dataset,
+                       steps_per_epoch: int) -> None:
+    """Raise TrainingDiverged if any run's objective overflowed or grew past DIVERGENCE_FACTOR × its start."""
+    objective = result["train_objective"].transpose(*[d for d in _SWEEP_DIMS if d in result.dims], "epoch").values
+    objective = objective.reshape(shape[0], shape[1] * shape[2], -1)     # (lam, pair, epoch)
+    start = start_objective[:, :, None]
+    # The floor keeps a start at (nearly) zero loss from flagging ordinary noise.
+    floor = float(np.sum((dataset.y_train - dataset.y_train.mean(axis=0)) ** 2) / (2 * len(dataset.y_train)))
+    bad = ~np.isfinite(objective) | (objective > DIVERGENCE_FACTOR * np.maximum(start, floor + 1e-300))
+    if not bad.any():
         return
-    epoch_axis = result["train_objective"].dims.index("epoch")
-    first = int(np.argmin(np.all(finite, axis=tuple(i for i in range(finite.ndim) if i != epoch_axis))))
+    lam_i, pair_i, epoch_i = (int(i) for i in np.argwhere(bad)[np.argmin(np.argwhere(bad)[:, 2])])
+    lam = float(lams[lam_i])
+    value = objective[lam_i, pair_i, epoch_i]
+    grew = "overflowed to " + str(value) if not np.isfinite(value) else (
+        f"grew from {start[lam_i, pair_i, 0]:.3g} to {value:.3g}")
     raise TrainingDiverged(
-        f"training produced NaN/inf by epoch {first + 1} (step {(first + 1) * steps_per_epoch}) with lr={lr}; "
-        f"the full-batch stability bound is 2/(s_max + λ) = {bound:.4g}: lower lr or λ"
-    )
+        f"training diverged by epoch {epoch_i + 1} (step {(epoch_i + 1) * steps_per_epoch}): the objective {grew} "
+        f"with lr={lr:g}, λ={lam:g}, optimizer={static.optimizer}. {_bounds_text(dataset, lam, static)}")
+
+
+def _bounds_text(dataset: Dataset, lam: float, static: _Static) -> str:
+    if static.optimizer == "adam":
+        return "Adam has no simple step bound: lower lr."
+    lam_l2 = lam if static.prior == "gaussian" else 0.0
+    scale = 1 + static.momentum if static.optimizer == "momentum" else 1.0   # heavy ball: η(s + λ) < 2(1 + β)
+    full = scale * stability_bound(dataset.X_train, lam_l2)
+    rows = np.column_stack([dataset.X_train, np.ones(len(dataset.X_train))])
+    any_batch = scale * 2 / (float((rows**2).sum(axis=1).max()) + lam_l2)
+    return (f"Stable steps: lr < {full:.4g} for full batches (2{'(1 + β)' if scale != 1 else ''}/(s_max + λ)), "
+            f"and any minibatch is stable below lr = {any_batch:.4g} (a sufficient condition); lower lr.")

@@ -11,6 +11,28 @@ settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Keep the suite's cache (and lock files) out of the user's cache folder."""
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
+def previous_report(folder, text="previous report"):
+    """A report folder as bayeswd leaves it (with its manifest), holding index.html = ``text``."""
+    from bayeswd.report.output import atomic_directory
+
+    with atomic_directory(folder) as staging:
+        (staging / "index.html").write_text(text)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def d2l():
     return bayeswd.d2l_data()

@@ -1,16 +1,35 @@
-"""On-disk cache of analysis Sections, keyed by analysis, config and code version.
+"""On-disk cache of analysis Sections, keyed by analysis, settings and code version.
 
-A corrupt or unreadable entry is treated as missing and recomputed.
+Lives in the user cache folder (``platformdirs``) unless told otherwise. Every entry
+carries a SHA-256 of its content and is checked on read (format, key, checksum, field
+types, figure names): a damaged or edited entry is never shown — it is recomputed, with a
+:class:`CacheWarning`. A cache folder that cannot be used (a file, read-only) gives one
+warning and the run goes on without a cache.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
-from bayeswd.report.atomic import write_text_atomic
+from bayeswd.report.output import write_text_atomic
 from bayeswd.report.section import Section
+
+__all__ = ["CacheWarning", "SectionCache", "code_version", "default_cache_dir"]
+
+_FORMAT = 2
+
+
+class CacheWarning(UserWarning):
+    """The cache could not be used, or one of its entries was damaged; the result was recomputed."""
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("bayeswd", appauthor=False)) / "sections"
 
 
 def code_version(*packages) -> str:
@@ -24,27 +43,72 @@ def code_version(*packages) -> str:
     return digest.hexdigest()[:16]
 
 
+def _checksum(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
 class SectionCache:
-    def __init__(self, folder: Path, version: str, enabled: bool = True):
-        self.folder = Path(folder)
+    def __init__(self, folder: Path | None, version: str, enabled: bool = True):
+        self.folder = Path(folder) if folder is not None else default_cache_dir()
         self.version = version
-        self.enabled = enabled
+        self.enabled = enabled and self._usable()
+
+    def _usable(self) -> bool:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            probe = self.folder / ".probe"
+            write_text_atomic(probe, "")
+            probe.unlink()
+        except OSError as err:
+            warnings.warn(f"cache folder {self.folder} cannot be used ({err.strerror or err}); running without a "
+                          "cache — pass --cache-dir DIR or --no-cache", CacheWarning, stacklevel=3)
+            return False
+        return True
 
     def key(self, name: str, config: dict) -> str:
         blob = json.dumps({"name": name, "config": config, "version": self.version}, sort_keys=True, default=str)
         return f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:20]}"
 
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
     def get(self, name: str, config: dict) -> Section | None:
+        """The cached Section, or None when there is none or it failed a check (then a warning)."""
         if not self.enabled:
             return None
-        path = self.folder / f"{self.key(name, config)}.json"
+        key = self.key(name, config)
+        path = self._path(key)
         try:
-            return Section.load(path)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # missing or corrupt: recompute
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as err:
+            return self._reject(path, f"it cannot be read ({err})")
+        try:
+            entry = json.loads(text)
+            if not isinstance(entry, dict) or entry.get("format") != _FORMAT or entry.get("key") != key:
+                return self._reject(path, "it was written for another key or format")
+            if entry.get("sha256") != _checksum(entry.get("section")):
+                return self._reject(path, "its content does not match its checksum (edited or truncated)")
+            section = Section.from_json(entry["section"])
+        except (ValueError, TypeError, KeyError) as err:
+            return self._reject(path, f"it is malformed ({err})")
+        if section.name != name:
+            return self._reject(path, f"it holds section {section.name!r}, not {name!r}")
+        return section
+
+    def _reject(self, path: Path, why: str) -> None:
+        warnings.warn(f"cache entry {path.name} was not used: {why}; recomputing it", CacheWarning, stacklevel=3)
+        return None
 
     def put(self, name: str, config: dict, section: Section) -> None:
         if not self.enabled:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(self.folder / f"{self.key(name, config)}.json", json.dumps(section.to_json()))
+        key = self.key(name, config)
+        payload = section.to_json()
+        entry = {"format": _FORMAT, "key": key, "sha256": _checksum(payload), "section": payload}
+        try:
+            write_text_atomic(self._path(key), json.dumps(entry))
+        except OSError as err:
+            warnings.warn(f"could not write the cache entry for {name} ({err.strerror or err}); the result is "
+                          "used but not cached", CacheWarning, stacklevel=2)

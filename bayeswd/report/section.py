@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+import re
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
 
+_FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
 @dataclass(frozen=True)
 class Figure:
-    name: str            # file stem, letters/digits/_/- only
+    name: str            # file stem: letters, digits, '_' and '-' only, so it cannot leave figures/
     caption: str
     png: bytes
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not _FIGURE_NAME.fullmatch(self.name):
+            raise ValueError(f"figure name {self.name!r} must be 1-64 letters, digits, '_' or '-'")
+        if not isinstance(self.caption, str):
+            raise ValueError(f"figure {self.name!r} needs a text caption")
+        if not isinstance(self.png, bytes) or not self.png.startswith(_PNG_MAGIC):
+            raise ValueError(f"figure {self.name!r} is not PNG data")
 
 
 @dataclass(frozen=True)
@@ -49,16 +61,23 @@ class Section:
 
     @classmethod
     def from_json(cls, data: dict) -> "Section":
-        figures = [Figure(f["name"], f["caption"], base64.b64decode(f["png"])) for f in data["figures"]]
-        tables = [Table(**t) for t in data["tables"]]
+        """Rebuild a Section, checking every field's type; a malformed one raises ValueError."""
+        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+            raise ValueError("a section needs exactly the fields " + ", ".join(f.name for f in fields(cls)))
+        for name in ("name", "title", "question", "answer", "text", "command"):
+            if not isinstance(data[name], str):
+                raise ValueError(f"section field {name!r} must be text")
+        if not isinstance(data["numbers"], dict) or not isinstance(data["seconds"], (int, float)):
+            raise ValueError("section numbers must be a mapping and seconds a number")
+        if not isinstance(data["figures"], list) or not isinstance(data["tables"], list):
+            raise ValueError("section figures and tables must be lists")
+        try:
+            figures = [Figure(f["name"], f["caption"], base64.b64decode(f["png"], validate=True))
+                       for f in data["figures"]]
+            tables = [Table(t["caption"], list(t["header"]), [list(r) for r in t["rows"]]) for t in data["tables"]]
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"malformed figure or table ({err})") from None
         return cls(**{**data, "figures": figures, "tables": tables})
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json()))
-
-    @classmethod
-    def load(cls, path: Path) -> "Section":
-        return cls.from_json(json.loads(path.read_text()))
 
 
 def to_plain(value):
