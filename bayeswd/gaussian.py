@@ -11,11 +11,14 @@ O(n²p); the p×p covariance is only formed when asked for.
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+from bayeswd.exceptions import ConvergenceWarning
 from bayeswd._validate import as_design, as_positive, as_Xy, nonzero_singular
 
 __all__ = ["GaussianPosterior", "gaussian_posterior", "EmpiricalBayesFit", "empirical_bayes"]
@@ -157,6 +160,7 @@ class EmpiricalBayesFit:
     log_evidence: float
     effective_params: float
     n_iter: int
+    converged: bool = True
 
 
 def empirical_bayes(X, y, *, fit_intercept: bool = True, max_iter: int = 1000, tol: float = 1e-10,
@@ -186,6 +190,10 @@ def empirical_bayes(X, y, *, fit_intercept: bool = True, max_iter: int = 1000, t
         a, beta = a_new, beta_new
         if converged:
             break
+    if not converged:
+        warnings.warn(f"empirical_bayes did not converge: the prior and noise precisions still moved by more "
+                      f"than tol={tol:g} (relative) after max_iter={max_iter:,} iterations; raise max_iter or tol",
+                      ConvergenceWarning, stacklevel=2)
     noise_sd, prior_sd = 1 / np.sqrt(beta), 1 / np.sqrt(a)
     return EmpiricalBayesFit(float(noise_sd), float(prior_sd), float(noise_sd**2 / (D.n * prior_sd**2)),
-                             float(_log_evidence(D, 1 / beta, 1 / a)), g, it)
+                             float(_log_evidence(D, 1 / beta, 1 / a)), g, it, converged)

@@ -18,10 +18,11 @@ import pymc as pm
 from bayeswd._validate import as_choice, as_positive, as_positive_int
 from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
 from bayeswd.data import Dataset
+from bayeswd.exceptions import ConvergenceWarning
 from bayeswd.gaussian import empirical_bayes, gaussian_posterior
 from bayeswd.sparse import LassoFit, lasso, lasso_objective
 from bayeswd.models import PRIORS
-from bayeswd.ridge import ridge_path
+from bayeswd.ridge import ridge, ridge_path
 from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso, raw_model, svd_model,
                               to_datatree)
 
@@ -100,18 +101,29 @@ def map_estimate(dataset: Dataset, prior: str, scale: float, *, noise_sd: float 
     method = method or ("trust-exact" if prior == "gaussian" else "L-BFGS-B")
     options = dict(use_grad=True, use_hess=method in ("trust-exact", "trust-ncg", "trust-krylov", "Newton-CG"))
     start = {"w": np.zeros(X.shape[1]), "b": float(y.mean())}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scipy's "hess ignored"-style chatter; the result is checked below
-        point = pm.find_MAP(method=method, model=model, initvals=start, progressbar=False,
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # scipy's and PyMC's chatter is dropped; non-convergence is kept below
+        point = pm.find_MAP(method=method, model=model, initvals=start, progressbar=False, jitter=False,
                             **options, **({"tol": 1e-14} if prior == "gaussian" else {}))
+    failed = [str(w.message) for w in caught if "did not converge" in str(w.message)]
     w, b = np.asarray(point["w"], dtype=float), float(point["b"])
     r = y - X @ w - b
     if prior == "gaussian":
         objective = float(r @ r / (2 * n) + penalty / 2 * w @ w)
         exact = None
+        # SciPy's trust regions report failure at the optimum once tol is below reachable precision:
+        # trust the closed form's objective instead, and warn only when the point is measurably worse.
+        fit = ridge(X, y, penalty)
+        r_fit = y - X @ fit.w - fit.b
+        best = float(r_fit @ r_fit / (2 * n) + penalty / 2 * fit.w @ fit.w)
+        failed = failed if objective - best > 1e-9 * abs(best) else []
     else:
         objective = lasso_objective(X, y, w, b, penalty)
         exact = lasso(X, y, penalty)
+    if failed:
+        warnings.warn(f"find_MAP ({method}) did not converge: {failed[0]} (objective {objective:.6g}); try "
+                      "another method=..., or use the exact answers (bayeswd.ridge, bayeswd.lasso)",
+                      ConvergenceWarning, stacklevel=2)
     return MAPEstimate(w, b, prior, scale, sigma, penalty, objective, method, exact)
 
 

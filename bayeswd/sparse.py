@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import warnings
+
 from bayeswd._validate import as_penalty, as_positive_int, as_Xy
+from bayeswd.exceptions import ConvergenceWarning
 
 __all__ = ["LassoFit", "lasso", "lasso_objective"]
 
@@ -27,6 +30,7 @@ class LassoFit:
     objective: float
     duality_gap: float
     n_iter: int
+    converged: bool = True
 
     @property
     def support(self) -> np.ndarray:
@@ -51,6 +55,8 @@ def lasso(X, y, alpha: float, *, tol: float = 1e-12, max_iter: int = 200_000) ->
 
     The intercept is removed by centring; the loop stops when the duality gap is
     below ``tol`` × the objective. α = 0 is ordinary least squares (minimum norm).
+    Reaching ``max_iter`` first gives a :class:`~bayeswd.exceptions.ConvergenceWarning`
+    and ``converged=False``.
     """
     X, y = as_Xy(X, y)
     if y.ndim != 1:
@@ -66,7 +72,7 @@ def lasso(X, y, alpha: float, *, tol: float = 1e-12, max_iter: int = 200_000) ->
     step = n / np.linalg.norm(Xc, 2) ** 2          # 1/L, L the Lipschitz constant of the smooth part
     w = np.zeros(p)
     z, t = w.copy(), 1.0
-    gap = np.inf
+    gap, primal = np.inf, np.inf
     for it in range(1, max_iter + 1):
         grad = Xc.T @ (Xc @ z - yc) / n
         w_new = _soft_threshold(z - step * grad, step * alpha)
@@ -80,8 +86,13 @@ def lasso(X, y, alpha: float, *, tol: float = 1e-12, max_iter: int = 200_000) ->
             gap, primal = _duality_gap(Xc, yc, w, alpha)
             if gap <= tol * max(primal, np.finfo(float).tiny):
                 break
+    converged = bool(gap <= tol * max(primal, np.finfo(float).tiny))
+    if not converged:
+        warnings.warn(f"lasso did not converge: duality gap {gap:.3g} is above tol·objective = "
+                      f"{tol * primal:.3g} after max_iter={max_iter:,} iterations; raise max_iter or tol",
+                      ConvergenceWarning, stacklevel=2)
     primal = lasso_objective(Xc, yc, w, 0.0, alpha)
-    return LassoFit(w, float(y_mean - x_mean @ w), alpha, primal, float(gap), it)
+    return LassoFit(w, float(y_mean - x_mean @ w), alpha, primal, float(gap), it, converged)
 
 
 def _duality_gap(Xc, yc, w, alpha):
