@@ -41,8 +41,8 @@ def run(ctx: Context) -> Section:
     for cfg, settings in CONFIGS.items():
         runs = train(data, [0.0, p["wd"]], epochs=epochs[cfg], seed=ctx.seed, **settings)
         scratch[cfg] = runs
-        for lam in (0.0, p["wd"]):
-            single = runs.result.sel(lam=lam).isel(epoch=-1)
+        for i, lam in enumerate((0.0, p["wd"])):
+            single = runs.result.isel(lam=i, epoch=-1)   # by position: wd = 0 makes the two λ equal
             key = f"{cfg}_scratch_lam{lam:g}"
             numbers[key] = {k: float(single[k]) for k in ("train_loss", "val_loss", "l2_penalty", "w_norm")}
             rows.append([f"{cfg} scratch", lam, settings["lr"], "no", f"N(0, {settings['init_sd']}²)",
@@ -73,8 +73,8 @@ def run(ctx: Context) -> Section:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for ax, cfg in zip(axes, ("en", "zh")):
         res = scratch[cfg].result
-        for lam, color in ((0.0, "tab:red"), (p["wd"], "tab:blue")):
-            r = res.sel(lam=lam)
+        for i, (lam, color) in enumerate(((0.0, "tab:red"), (p["wd"], "tab:blue"))):
+            r = res.isel(lam=i)
             ax.semilogy(r.epoch, r.train_loss, "--", color=color, label=f"train, λ={lam:g}")
             ax.semilogy(r.epoch, r.val_loss, "-", color=color, label=f"validation, λ={lam:g}")
         s = CONFIGS[cfg]

@@ -36,17 +36,27 @@ def run(ctx: Context) -> Section:
                "map_vs_ridge_at_d2l_lambda": map_vs_ridge,
                "lasso_alpha_for_laplace_true_scale": lasso_alpha_from_laplace_scale(tau_true / np.sqrt(2), sigma, n)
                if ctx.has_truth else float("nan")}
+    if ctx.has_truth:
+        truth_clause = (f", {fmt(tau_true / tau_d2l)}× tighter than the τ = {fmt(tau_true)} the data were made "
+                        f"with.")
+        truth_text = (f"the weights were drawn with τ = {fmt(tau_true)}, whose λ is {fmt(lam_true)}, the "
+                      f"Bayes-optimal choice.")
+    else:
+        truth_clause = "; this dataset's true weights are unknown, so which τ made the data cannot be checked."
+        truth_text = ("the true weights of this dataset are unknown, so the prior that made them (and its "
+                      "Bayes-optimal λ) cannot be compared.")
     answer = (f"For a weight matrix the penalty is (λ/2)‖W‖²_F = (λ/2)·tr(WᵀW) ({fmt(frob['sum_of_squares'], 6)} = "
               f"{fmt(frob['trace_WtW'], 6)} here); d2l's λ = {p['wd']:g} is a N(0, τ²) prior with τ = "
-              f"{fmt(tau_d2l)}, {fmt(tau_true / tau_d2l)}× tighter than the τ = {fmt(tau_true)} the data were made with.")
+              f"{fmt(tau_d2l)}{truth_clause}")
     text = f"""
 **Exercise 4 — the matrix penalty.** With k outputs the weights form a p×k matrix W and weight decay penalizes (λ/2)‖W‖²_F, the Frobenius norm: the sum of squares of all entries, which equals tr(WᵀW) and the sum of the squared singular values. For the 6×3 matrix of the seed-002 model after 5 epochs: Σw² = {fmt(frob['sum_of_squares'], 8)}, tr(WᵀW) = {fmt(frob['trace_WtW'], 8)}, Σσᵢ² = {fmt(frob['singular_values_sq'], 8)}. Its gradient is λW, entry by entry, which is the notebook's update (section 6). As a prior it is independent N(0, τ²) on every entry.
 
-**Exercise 6 — the prior.** Posterior ∝ likelihood × prior; taking −log and multiplying by σ²/n turns it into Σr²/(2n) + (λ/2)‖w‖² with λ = σ²/(nτ²). With σ = {fmt(sigma)} and n = {n}, d2l's λ = {p['wd']:g} is the prior sd τ = σ/√(nλ) = {fmt(tau_d2l)}; the weights were drawn with τ = {fmt(tau_true)}, whose λ is {fmt(lam_true)}, the Bayes-optimal choice. PyMC's MAP under that prior equals the ridge solution at λ = {p['wd']:g} to {fmt(map_vs_ridge)}. A Laplace prior with scale s gives the L1 penalty α‖w‖₁ with α = σ²/(ns) (section 3).
+**Exercise 6 — the prior.** Posterior ∝ likelihood × prior; taking −log and multiplying by σ²/n turns it into Σr²/(2n) + (λ/2)‖w‖² with λ = σ²/(nτ²). With σ = {fmt(sigma)} and n = {n}, d2l's λ = {p['wd']:g} is the prior sd τ = σ/√(nλ) = {fmt(tau_d2l)}; {truth_text} PyMC's MAP under that prior equals the ridge solution at λ = {p['wd']:g} to {fmt(map_vs_ridge)}. A Laplace prior with scale s gives the L1 penalty α‖w‖₁ with α = σ²/(ns) (section 3).
 """
-    table = Table("λ ↔ prior.", ["spelling", "value"],
-                  [["d2l λ", p["wd"]], ["prior sd τ for that λ", tau_d2l], ["true τ", tau_true],
-                   ["λ for the true τ", lam_true], ["|MAP − ridge| max", map_vs_ridge]])
+    rows = [["d2l λ", p["wd"]], ["prior sd τ for that λ", tau_d2l]]
+    if ctx.has_truth:
+        rows += [["true τ", tau_true], ["λ for the true τ", lam_true]]
+    table = Table("λ ↔ prior.", ["spelling", "value"], rows + [["|MAP − ridge| max", map_vs_ridge]])
     return Section(NAME, TITLE, QUESTION, answer, numbers, text, [], [table], command(NAME, ctx))
 
 

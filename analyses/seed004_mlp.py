@@ -9,6 +9,7 @@ import numpy as np
 import optax
 
 from bayeswd.data import mlp_binary_data
+from bayeswd.exceptions import TrainingDiverged
 
 from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, png, script_main
 
@@ -72,6 +73,11 @@ def run(ctx: Context) -> Section:
     results = {}
     for name, (ww, wb, use_optax) in zip(VARIANTS, settings):
         results[name] = _train(start, data, p["epochs"], p["lr"], ww, wb, use_optax)
+    for name, (_, tr, te) in results.items():
+        if not (np.isfinite(tr).all() and np.isfinite(te).all()):
+            epoch = int(np.argmin(np.isfinite(tr) & np.isfinite(te))) + 1
+            raise TrainingDiverged(f"the MLP run '{name}' diverged at epoch {epoch} with lr={p['lr']:g}, "
+                                   f"wd={p['wd']:g}; lower lr")
     manual, builtin = results[VARIANTS[1]][0], results[VARIANTS[2]][0]
     # optax's add_decayed_weights decays every leaf, as the blog's manual loop does: same parameters.
     diff = max(float(jnp.abs(manual[k] - builtin[k]).max()) for k in manual)

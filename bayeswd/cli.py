@@ -67,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
             return _list()
         from bayeswd.commands import run_command  # heavy imports only when needed
 
+        from bayeswd.report.cache import CacheWarning
+
         with warnings.catch_warnings():
+            # The command's own warnings are shown, as one line each, whatever the caller's filters say.
+            warnings.simplefilter("always", CacheWarning)
             warnings.showwarning = _one_line_warning
             return run_command(args)
     except (ValueError, TrainingDiverged) as err:  # UsageError, OutputError and every checked input

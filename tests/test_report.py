@@ -184,17 +184,3 @@ def test_sigint_leaves_the_previous_report(tmp_path):
     assert "Traceback" not in err
     assert (out / "index.html").read_text() == "previous report"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
-
-
-def test_report_runs_on_a_users_csv(tmp_path, monkeypatch, capsys):
-    """A user's file has no true weights and no known noise: the analyses say so instead of failing."""
-    monkeypatch.chdir(tmp_path)
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((40, 30))
-    y = X[:, :5].sum(axis=1) * 0.1 + 0.05 * rng.standard_normal(40)
-    np.savetxt(tmp_path / "mine.csv", np.column_stack([X, y]), delimiter=",",
-               header=",".join([f"x{i}" for i in range(30)] + ["target"]), comments="")
-    for name in ("subspace_init", "exercises", "choosing_lambda"):
-        assert main(["run", name, "--quick", "--data", "mine.csv", "--out", str(tmp_path / name)]) == 0
-        results = json.loads((tmp_path / name / "results.json").read_text())
-        assert results["data"] == "user data mine.csv" and results["sections"][name]["answer"]
