@@ -10,7 +10,7 @@ from bayeswd import gaussian_posterior, ridge
 from bayeswd.inference import (SamplingWarning, choose_lambda, map_estimate, posterior_predictive,
                                sample_posterior)
 from bayeswd.sparse import lasso, lasso_objective
-from stats_budget import MIN_ESS, assert_z_within, rhat_bar, z_bar
+from stats_budget import MCMC_DOF, MIN_ESS, assert_z_within, rhat_bar, z_bar
 
 
 def test_gaussian_map_is_ridge(d2l):
@@ -42,13 +42,13 @@ def test_laplace_find_map_has_no_exact_zeros_but_the_lasso_does(d2l):
     assert est.lasso.objective <= est.objective  # the quasi-Newton MAP stalls above the optimum
 
 
-def _assert_matches_exact(tree, exact):
+def _assert_matches_exact(tree, exact, dof=MCMC_DOF):
     """Posterior mean and sd of all 200 weights against the exact posterior: K = 400 z-scores, one budget."""
     w = tree["posterior"]["w"]
     mean_err = (np.asarray(w.mean(("chain", "draw"))) - exact.mean) / np.asarray(az.mcse(tree, var_names=["w"])["w"])
     sd_mcse = np.asarray(az.mcse(tree, var_names=["w"], method="sd")["w"])
     sd_err = (np.asarray(w.std(("chain", "draw"))) - np.sqrt(np.diag(exact.cov))) / sd_mcse
-    assert_z_within(np.concatenate([mean_err, sd_err]), what="(estimate − exact) / MCSE")
+    assert_z_within(np.concatenate([mean_err, sd_err]), what="(estimate − exact) / MCSE", dof=dof)
 
 
 def _assert_converged(tree, n_params=201):
@@ -104,7 +104,7 @@ def _assert_means_agree(tree, reference):
     for t in (tree, reference):
         means.append(np.asarray(t["posterior"]["w"].mean(("chain", "draw"))))
         errors.append(np.asarray(az.mcse(t, var_names=["w"])["w"]))
-    assert_z_within((means[0] - means[1]) / np.hypot(*errors), what="(NUTS − Gibbs) / MCSE")
+    assert_z_within((means[0] - means[1]) / np.hypot(*errors), what="(NUTS − Gibbs) / MCSE", dof=MCMC_DOF)
     return means
 
 
