@@ -103,7 +103,7 @@ def script_main(module) -> None:
     args = parser.parse_args()
     overrides = {k: getattr(args, k) for k in module.SETTINGS if getattr(args, k) is not None}
     try:
-        seed = Count(0, low=0, high=2**32 - 1).check(args.seed, "--seed")
+        seed = Count(0, low=0, high=2**32 - 1, is_budget=False).check(args.seed, "--seed")
         ctx = Context(bayeswd.d2l_data(seed=seed), seed, args.quick, resolve_params(module, args.quick, overrides))
         start = time.perf_counter()
         section = module.run(ctx)

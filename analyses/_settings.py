@@ -22,12 +22,14 @@ class Count:
     low: int = 1
     high: int = 10**6
     help: str = ""
+    is_budget: bool = True  # False where ``high`` is a hard limit (a seed's 2³² − 1), not a cost
 
     def check(self, value, where: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{where} must be a whole number in [{self.low}, {self.high:,}], got {value!r}")
         if not self.low <= value <= self.high:
-            budget = " (the budget: larger runs take too long or too much memory)" if value > self.high else ""
+            budget = (" (the budget: larger runs take too long or too much memory)"
+                      if value > self.high and self.is_budget else "")
             raise ValueError(f"{where} = {value:,} is out of range; use a whole number in "
                              f"[{self.low}, {self.high:,}]{budget}")
         return value

@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list()
+        if args.out:  # refuse a bad --out before the heavy imports, let alone any computing
+            from bayeswd.report.output import check_output
+
+            check_output(args.out)
         from bayeswd.commands import run_command  # heavy imports only when needed
 
         from bayeswd.report.cache import CacheWarning

@@ -57,7 +57,7 @@ def _load_config(path: str | None) -> dict:
 def _seed(args, config) -> int:
     from analyses._settings import Count
 
-    spec = Count(0, low=SEED_RANGE[0], high=SEED_RANGE[1])
+    spec = Count(0, low=SEED_RANGE[0], high=SEED_RANGE[1], is_budget=False)
     if args.seed is not None:
         return spec.check(args.seed, "--seed")
     return spec.check(config.get("seed", 0), "config seed")
