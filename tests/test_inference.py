@@ -117,7 +117,7 @@ def check_laplace_nutpie(d2l, gibbs, seed):
 
 
 def test_laplace_nuts_agrees_with_gibbs_and_mean_is_not_sparse(d2l, laplace_gibbs):
-    """Seed sweep of the agreement check (new seeds for both samplers): benchmarks/RESULTS.md."""
+    """Seed sweep of the agreement check (new seeds for both samplers): 0 failures in 20 seeds."""
     gibbs_mean, _ = check_laplace_nutpie(d2l, laplace_gibbs, seed=3)
     assert np.count_nonzero(np.abs(gibbs_mean) < 1e-8) == 0          # the posterior mean is not sparse
     assert np.count_nonzero(lasso(d2l.X_train, d2l.y_train, map_estimate(d2l, "laplace", 0.01).penalty).w == 0) > 100
@@ -140,7 +140,7 @@ def check_laplace_pymc(d2l, gibbs, seed, full_stats=False):
 
 @pytest.mark.slow
 def test_laplace_pymc_and_dense_numpyro_agree_with_gibbs(d2l, laplace_gibbs, full_stats):
-    """Seed sweep: benchmarks/RESULTS.md."""
+    """Seed sweep at the default size: 0 failures in 13 seeds (the session ended before 20)."""
     check_laplace_pymc(d2l, laplace_gibbs, seed=4, full_stats=full_stats)
 
 
