@@ -19,7 +19,7 @@ import bayeswd  # noqa: E402
 from bayeswd.data import Dataset  # noqa: E402
 from bayeswd.report.section import Figure, Section, Table  # noqa: E402,F401
 
-from analyses._settings import Count, Flag, Names, Real  # noqa: E402,F401
+from analyses._settings import SEED, Count, Flag, Names, Real  # noqa: E402,F401
 
 plt.rcParams.update({"figure.dpi": 110, "figure.constrained_layout.use": True, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
                      "axes.spines.right": False, "font.size": 10})
@@ -103,7 +103,7 @@ def script_main(module) -> None:
     args = parser.parse_args()
     overrides = {k: getattr(args, k) for k in module.SETTINGS if getattr(args, k) is not None}
     try:
-        seed = Count(0, low=0, high=2**32 - 1, is_budget=False).check(args.seed, "--seed")
+        seed = SEED.check(args.seed, "--seed")
         ctx = Context(bayeswd.d2l_data(seed=seed), seed, args.quick, resolve_params(module, args.quick, overrides))
         start = time.perf_counter()
         section = module.run(ctx)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Count", "Real", "Flag", "Names", "check_setting"]
+__all__ = ["Count", "Real", "Flag", "Names", "SEED"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,5 @@ class Names:
         return ",".join(names)
 
 
-def check_setting(spec, value, where: str):
-    """Check one value against its spec; the error names ``where`` (``[analysis] key``)."""
-    return spec.check(value, where)
+# Seeds: whatever every seeded generator here accepts. A limit, not a cost.
+SEED = Count(0, low=0, high=2**32 - 1, is_budget=False)

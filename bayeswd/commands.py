@@ -21,11 +21,8 @@ import bayeswd
 from bayeswd.cli import UsageError
 from bayeswd.exceptions import TrainingDiverged
 from bayeswd.report.cache import SectionCache, code_version
-from bayeswd.report.output import atomic_directory, check_output
+from bayeswd.report.output import atomic_directory
 from bayeswd.report.writers import write_report
-
-SEED_RANGE = (0, 2**32 - 1)  # what every seeded generator here accepts
-
 
 def _load_config(path: str | None) -> dict:
     if path is None:
@@ -55,12 +52,11 @@ def _load_config(path: str | None) -> dict:
 
 
 def _seed(args, config) -> int:
-    from analyses._settings import Count
+    from analyses._settings import SEED
 
-    spec = Count(0, low=SEED_RANGE[0], high=SEED_RANGE[1], is_budget=False)
     if args.seed is not None:
-        return spec.check(args.seed, "--seed")
-    return spec.check(config.get("seed", 0), "config seed")
+        return SEED.check(args.seed, "--seed")
+    return SEED.check(config.get("seed", 0), "config seed")
 
 
 def _quick(args, config) -> bool:
@@ -100,8 +96,7 @@ def run_command(args) -> int:
 
 
 def _run(args, interrupt: "_InterruptFlag") -> int:
-    # Everything that can be checked is checked before any computing: the output folder first.
-    target = check_output(args.out) if args.out else None
+    # Everything that can be checked is checked before any computing (the CLI checked --out first).
     import analyses
     from analyses._common import Context, resolve_params
 
@@ -139,7 +134,8 @@ def _run(args, interrupt: "_InterruptFlag") -> int:
         s = sections[0]
         print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nnumbers: {json.dumps(s.to_json()['numbers'])}")
     interrupt.check()
-    if target is not None:
+    if args.out:
+        target = Path(args.out).expanduser().resolve()
         with atomic_directory(target) as staging:
             write_report(staging, sections, meta)
         print(f"report written to {target}/index.html ({meta['total_seconds']:.0f} s)", file=sys.stderr)

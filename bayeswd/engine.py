@@ -484,7 +484,8 @@ def _raise_if_diverged(result: xr.Dataset, start_objective, shape, lams, lr, sta
     bad = ~np.isfinite(objective) | (objective > DIVERGENCE_FACTOR * np.maximum(start, floor + 1e-300))
     if not bad.any():
         return
-    lam_i, pair_i, epoch_i = (int(i) for i in np.argwhere(bad)[np.argmin(np.argwhere(bad)[:, 2])])
+    where = np.argwhere(bad)                                   # (lam, pair, epoch) of every bad entry
+    lam_i, pair_i, epoch_i = (int(i) for i in where[np.argmin(where[:, 2])])
     lam = float(lams[lam_i])
     value = objective[lam_i, pair_i, epoch_i]
     grew = "overflowed to " + str(value) if not np.isfinite(value) else (

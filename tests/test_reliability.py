@@ -389,20 +389,22 @@ def test_every_setting_refuses_bad_values_in_one_line_or_accepts_them_in_range(t
         accepted = False
     if accepted:
         return
-    err = subprocess_free_run(["run", name, "--config", str(cfg), "--no-cache"])
-    assert err[0] == 2 and f"[{name}] {key}" in err[1], err
+    status, err = _run_captured(["run", name, "--config", str(cfg), "--no-cache"])
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert status == 2 and f"[{name}] {key}" in err, err
 
 
-def subprocess_free_run(argv):
+def _run_captured(argv, quiet_warnings=False):
+    """``bayeswd`` in-process, stdout and stderr captured (hypothesis cannot use capsys): (status, stderr)."""
     import contextlib
     import io
 
     buffer = io.StringIO()
-    with contextlib.redirect_stderr(buffer), contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stderr(buffer), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        if quiet_warnings:
+            warnings.simplefilter("ignore")
         status = main(argv)
-    err = buffer.getvalue().strip()
-    assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    return status, err
+    return status, buffer.getvalue().strip()
 
 
 def _boundary_cases(full):
@@ -423,20 +425,10 @@ def test_boundary_settings_run_to_a_finite_answer(tmp_path, full_stats):
     for name, key, value in _boundary_cases(full_stats):
         cfg = _config(tmp_path, f"[{name}]\n{key} = {value}\n")
         out = tmp_path / f"{name}-{key}"
-        status, err = subprocess_free_run_ok(["run", name, "--quick", "--no-cache", "--config", cfg, "--out", str(out)])
+        status, err = _run_captured(["run", name, "--quick", "--no-cache", "--config", cfg, "--out", str(out)],
+                                    quiet_warnings=True)
         assert status == 0, (name, key, err)
         _assert_no_nan(out / "results.json", name)
-
-
-def subprocess_free_run_ok(argv):
-    import contextlib
-    import io
-
-    buffer = io.StringIO()
-    with contextlib.redirect_stderr(buffer), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        status = main(argv)
-    return status, buffer.getvalue()
 
 
 def _assert_no_nan(results_json: Path, name: str):
