@@ -1,7 +1,9 @@
 """The analyses behind ``bayeswd report``: one module per question, each also a runnable script.
 
-Each module defines NAME, TITLE, QUESTION, DEFAULTS (its size and setting knobs),
-QUICK (smaller values for ``--quick``) and ``run(ctx) -> Section``.
+Each module defines NAME, TITLE, QUESTION, SETTINGS (typed, bounded knobs), QUICK (smaller
+values for ``--quick``), a Results dataclass, ``compute(ctx) -> Results`` and
+``render(results) -> Section``. In a source checkout this folder is ``analyses/``; the
+wheel installs it as ``bayeswd.analyses``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ MODULES = ("d2l_reproduced", "choosing_lambda", "two_priors", "subspace_init", "
 def load(name: str):
     if name not in MODULES:
         raise ValueError(f"unknown analysis {name!r}; run `bayeswd list` to see the {len(MODULES)} analyses")
-    return importlib.import_module(f"analyses.{name}")
+    return importlib.import_module(f"{__name__}.{name}")
 
 
 def all_modules():
@@ -30,7 +32,7 @@ def questions() -> dict[str, str]:
     """Each analysis's QUESTION, read from its source without importing it (no PyMC, no JAX)."""
     out = {}
     for name in MODULES:
-        source = Path(importlib.util.find_spec(f"analyses.{name}").origin).read_text(encoding="utf-8")
+        source = Path(importlib.util.find_spec(f"{__name__}.{name}").origin).read_text(encoding="utf-8")
         tree = ast.parse(source)
         out[name] = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
                          and any(getattr(t, "id", None) == "QUESTION" for t in node.targets))

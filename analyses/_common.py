@@ -1,80 +1,69 @@
-"""What every analysis shares: the run context, figure export, the script entry point."""
+"""What every analysis shares: figure rendering, number formatting, the Section builder, the script entry.
+
+An analysis module defines NAME, TITLE, QUESTION, SETTINGS, QUICK, a Results subclass,
+``compute(ctx) -> Results`` and ``render(results) -> Section``. Nothing here touches
+global matplotlib state: figures are drawn inside ``bayeswd.plot.style()``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import io
+import math
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from bayeswd import plot
+from bayeswd.report.context import Context
+from bayeswd.report.results import Results
+from bayeswd.report.section import Figure, Section, Table
+from bayeswd.report.settings import SEED, Count, Flag, Names, Real, defaults, resolve
 
-import bayeswd  # noqa: E402
-from bayeswd.data import Dataset  # noqa: E402
-from bayeswd.report.section import Figure, Section, Table  # noqa: E402,F401
+__all__ = ["Context", "Results", "Section", "Table", "Count", "Flag", "Names", "Real", "defaults", "draw",
+           "fmt", "log_grid", "section", "script_main", "LOSS", "EXCESS"]
 
-from analyses._settings import SEED, Count, Flag, Names, Real  # noqa: E402,F401
-
-plt.rcParams.update({"figure.dpi": 110, "figure.constrained_layout.use": True, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
-                     "axes.spines.right": False, "font.size": 10})
-
-
-@dataclass
-class Context:
-    """Inputs of one analysis run: the data, the seed, size knobs and whether this is a quick run."""
-
-    dataset: Dataset
-    seed: int = 0
-    quick: bool = False
-    params: dict = field(default_factory=dict)
-    data_label: str = "built-in d2l data"
-
-    @property
-    def has_truth(self) -> bool:
-        return self.dataset.w_true is not None
-
-    @property
-    def noise_sd(self) -> float:
-        """The known noise sd, or the empirical-Bayes estimate for a user's data."""
-        if self.dataset.noise is not None:
-            return float(self.dataset.noise)
-        return bayeswd.empirical_bayes(self.dataset.X_train, self.dataset.y_train).noise_sd
+# One loss unit everywhere: the mean squared error over rows (d2l's printed loss is half of it).
+LOSS = "MSE"
+EXCESS = "excess MSE"
 
 
-def resolve_params(module, quick: bool, overrides: dict | None = None) -> dict:
-    """DEFAULTS, then QUICK when quick, then the user's overrides, each checked against its spec
-    in the module's SETTINGS (type and range, the error naming ``[analysis] key``)."""
-    params = dict(module.DEFAULTS)
-    if quick:
-        params.update(getattr(module, "QUICK", {}))
-    for key, value in (overrides or {}).items():
-        if key not in module.SETTINGS:
-            raise ValueError(f"[{module.NAME}] has no setting {key!r}; its settings are {sorted(module.SETTINGS)}")
-        params[key] = module.SETTINGS[key].check(value, f"[{module.NAME}] {key}")
-    return params
+def draw(name: str, caption: str, panels, rows: int = 1, height: float = 3.6, **subplots) -> Figure:
+    """A report figure: ``panels(axes)`` draws on ``rows`` stacked Axes; PNG and SVG come back."""
+    with plot.style():
+        fig, axes = plot.figure(rows, height, **subplots)
+        panels(axes)
+        png, svg = plot.export(fig)
+    return Figure(name, caption, png, svg)
 
 
-def defaults(settings: dict) -> dict:
-    """The default value of every setting."""
-    return {key: spec.default for key, spec in settings.items()}
+def fmt(x, digits: int = 3) -> str:
+    """Numbers in prose: 3 significant digits, scientific only when needed; a missing number is a dash."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return f"{int(x):,}" if abs(x) >= 10_000 else str(int(x))
+    return f"{float(x):.{digits}g}"
 
 
-def png(fig, name: str, caption: str) -> Figure:
-    """Render a Matplotlib figure to PNG bytes (deterministic metadata) and close it."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return Figure(name, caption, buffer.getvalue())
+def pct(x, digits: int = 3) -> str:
+    return fmt(100 * x, digits) + "%"
 
 
-def command(name: str, ctx: Context) -> str:
-    return f"uv run bayeswd run {name}" + (" --quick" if ctx.quick else "") + (f" --seed {ctx.seed}" if ctx.seed else "")
+def log_grid(lo: float, hi: float, n: int) -> np.ndarray:
+    return np.logspace(np.log10(lo), np.log10(hi), n)
+
+
+def command(name: str, results: Results) -> str:
+    return f"bayeswd run {name}" + (" --quick" if results.quick else "") + (f" --seed {results.seed}"
+                                                                            if results.seed else "")
+
+
+def section(module, results: Results, answer: str, text: str, figures=(), tables=()) -> Section:
+    """The Section of ``module`` built from ``results``; its numbers are the Results themselves."""
+    return Section(module.NAME, module.TITLE, module.QUESTION, answer, results.to_json(), text.strip(),
+                   list(figures), list(tables), command(module.NAME, results))
 
 
 def _script_value(spec):
@@ -94,6 +83,8 @@ def script_main(module) -> None:
 
     Bad settings end with one line naming the fix and exit status 2, as with ``bayeswd run``.
     """
+    import bayeswd
+
     parser = argparse.ArgumentParser(description=f"{module.TITLE}: {module.QUESTION}")
     parser.add_argument("--quick", action="store_true", help="small sizes")
     parser.add_argument("--seed", type=int, default=0)
@@ -104,21 +95,12 @@ def script_main(module) -> None:
     overrides = {k: getattr(args, k) for k in module.SETTINGS if getattr(args, k) is not None}
     try:
         seed = SEED.check(args.seed, "--seed")
-        ctx = Context(bayeswd.d2l_data(seed=seed), seed, args.quick, resolve_params(module, args.quick, overrides))
+        ctx = Context(bayeswd.d2l_data(seed=seed), seed, args.quick, resolve(module, args.quick, overrides),
+                      redraw=lambda s: bayeswd.d2l_data(seed=s))
         start = time.perf_counter()
-        section = module.run(ctx)
+        sec = module.render(module.compute(ctx).round_trip())
     except (ValueError, FloatingPointError) as err:
         print(f"{Path(sys.argv[0]).name}: error: {err}", file=sys.stderr)
         sys.exit(2)
-    print(f"{section.title}\n{section.question}\n→ {section.answer}\n\n{section.text}\n"
-          f"({time.perf_counter() - start:.1f} s)")
+    print(f"{sec.title}\n{sec.question}\n→ {sec.answer}\n\n{sec.text}\n({time.perf_counter() - start:.1f} s)")
     sys.exit(0)
-
-
-def fmt(x: float, digits: int = 3) -> str:
-    """Numbers in prose: 3 significant digits, scientific only when needed."""
-    return f"{x:.{digits}g}"
-
-
-def log_grid(lo: float, hi: float, n: int) -> np.ndarray:
-    return np.logspace(np.log10(lo), np.log10(hi), n)

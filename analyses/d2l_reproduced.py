@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from dataclasses import dataclass
+
 import numpy as np
 
-from bayeswd.conventions import FRAMEWORKS, from_framework
+from bayeswd.conventions import from_framework
 from bayeswd.engine import train
 
-from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, png, script_main
+from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, defaults, draw, fmt, section,
+                                      script_main)
 
 NAME = "d2l_reproduced"
 TITLE = "1. The d2l weight-decay runs, reproduced"
@@ -16,97 +18,205 @@ QUESTION = "What do d2l's λ = 0 and λ = 3 runs show, and what does its printed
 SETTINGS = {"wd": Real(3.0, low=0, high=50, help="the chapter's weight decay, each framework's spelling; "
                                                  "λ·lr stays below 2 in every run up to 50"),
             "en_epochs": Count(10, high=10**5, help="epochs of the English (JAX revision) runs"),
-            "zh_epochs": Count(100, high=10**5, help="epochs of the Chinese-edition runs")}
-DEFAULTS = defaults(SETTINGS)
+            "zh_epochs": Count(100, high=10**5, help="epochs of the Chinese-edition runs"),
+            "repeats": Count(20, low=2, high=500, help="data draws and seeds each run is repeated over")}
 QUICK = {"zh_epochs": 20}
+TYPICAL_SECONDS = {"quick": 25.0, "full": 35.0}
+BOOK_WD = 3.0  # the weight decay the book's printed numbers belong to
 
-# (label, framework, config, init) — the concise variants each framework's chapter runs.
+CONFIGS = {"en": dict(init_sd=0.01, lr=0.01, batch_size=5), "zh": dict(init_sd=1.0, lr=0.003, batch_size=5)}
+# (label, framework, config, init): the concise variants each edition's chapter runs.
 CONCISE = [("PyTorch concise", "pytorch", "en", "torch"), ("TensorFlow concise", "tensorflow", "en", "normal"),
            ("MXNet concise", "mxnet", "en", "normal"), ("JAX concise (revision)", "jax", "en", "normal"),
-           ("JAX concise (book, bias decayed)", "jax-book", "en", "normal"),
-           ("zh PyTorch concise", "pytorch", "zh", "normal-all")]
-CONFIGS = {"en": dict(init_sd=0.01, lr=0.01, batch_size=5), "zh": dict(init_sd=1.0, lr=0.003, batch_size=5)}
+           ("JAX concise (printed book, bias decayed)", "jax-book", "en", "normal"),
+           ("Chinese edition, PyTorch concise", "pytorch", "zh", "normal-all")]
+INIT_LABELS = {"torch": "U(±1/√p), PyTorch's default", "normal-all": "N(0, 1) on w and b"}
+
+# What the book printed after training, at wd = 0 and wd = 3 (d2l.ai and zh.d2l.ai, read 2026).
+# The English editions print l2_penalty(w) = ‖w‖²/2; the Chinese edition prints torch.norm(w) = ‖w‖.
+BOOK = {
+    "en scratch, λ = 0": {"PyTorch": 0.009949, "JAX": 0.010942, "TensorFlow": 0.010886, "MXNet": 0.009326},
+    "en scratch, λ = wd": {"PyTorch": 0.001727, "JAX": 0.001490, "TensorFlow": 0.001744, "MXNet": 0.001208},
+    "PyTorch concise, wd": {"PyTorch": 0.013780},
+    "JAX concise (revision), wd": {"JAX": 0.001469},
+    "TensorFlow concise, wd": {"TensorFlow": 0.000964},
+    "MXNet concise, wd": {"MXNet": 0.001310},
+    "zh scratch, λ = 0": {"PyTorch (zh)": 12.96},
+    "zh scratch, λ = wd": {"PyTorch (zh)": 0.356},
+    "Chinese edition, PyTorch concise, 0": {"PyTorch (zh)": 13.73},
+    "Chinese edition, PyTorch concise, wd": {"PyTorch (zh)": 0.389},
+}
 
 
-def _row(label, result, lam, lr, decay_bias, init):
-    h = result.isel(epoch=-1)
-    return [label, lam, lr, "yes" if decay_bias else "no", init, float(h.train_loss), float(h.val_loss),
-            float(h.l2_penalty), float(h.w_norm)]
+@dataclass(frozen=True)
+class D2lResults(Results):
+    rows: list            # one dict per run: label, book_key, lam, lr, decay_bias, init, printed, values
+    repeats_redraw_data: bool
+    steps_en: int
+    num_inputs: int
+    rank: int
+    curves: dict          # config → {"epoch", "train_0", "val_0", "train_wd", "val_wd"} (MSE, first repeat)
 
 
-def run(ctx: Context) -> Section:
-    data, p = ctx.dataset, ctx.params
-    epochs = {"en": p["en_epochs"], "zh": p["zh_epochs"]}
-    scratch, rows, numbers = {}, [], {}
+Results = D2lResults
+
+
+def _mse(loss):
+    return 2.0 * np.asarray(loss)   # the engine's Σr²/2n → mean r²
+
+
+def _one_repeat(data, wd, epochs, seed, rng):
+    """Every run of the chapter on one data draw; returns rows (without statistics) and the scratch runs."""
+    rows, scratch = [], {}
     for cfg, settings in CONFIGS.items():
-        runs = train(data, [0.0, p["wd"]], epochs=epochs[cfg], seed=ctx.seed, **settings)
+        runs = train(data, [0.0, wd], epochs=epochs[cfg], seed=seed, **settings)
         scratch[cfg] = runs
-        for i, lam in enumerate((0.0, p["wd"])):
-            single = runs.result.isel(lam=i, epoch=-1)   # by position: wd = 0 makes the two λ equal
-            key = f"{cfg}_scratch_lam{lam:g}"
-            numbers[key] = {k: float(single[k]) for k in ("train_loss", "val_loss", "l2_penalty", "w_norm")}
-            rows.append([f"{cfg} scratch", lam, settings["lr"], "no", f"N(0, {settings['init_sd']}²)",
-                         *numbers[key].values()])
-    rng = np.random.default_rng(ctx.seed)
+        for i, (lam, tag) in enumerate(((0.0, "0"), (wd, "wd"))):
+            h = runs.result.isel(lam=i, epoch=-1)   # by position: wd = 0 makes the two λ equal
+            rows.append(dict(label=f"{cfg} scratch, λ = {tag}", config=cfg, lam=lam, lr=settings["lr"],
+                             decay_bias=False, init=f"N(0, {settings['init_sd']}²)",
+                             values=_final(h)))
     for label, framework, cfg, init in CONCISE:
         settings = CONFIGS[cfg]
-        (lam0, lr, decay_bias), (lam, _, _) = (from_framework(framework, wd, settings["lr"]) for wd in (0.0, p["wd"]))
-        kwargs = dict(epochs=epochs[cfg], batch_size=5, lr=lr, decay_bias=decay_bias, seed=ctx.seed)
+        (lam0, lr, decay_bias), (lam, _, _) = (from_framework(framework, w, settings["lr"]) for w in (0.0, wd))
+        kwargs = dict(epochs=epochs[cfg], batch_size=5, lr=lr, decay_bias=decay_bias, seed=seed)
         if init == "normal-all":  # d2l-zh: param.data.normal_() on weight and bias, drawn anew per run
-            results = [train(data, lam_, w0=rng.standard_normal(data.num_inputs), b0=rng.standard_normal(),
-                             **kwargs).result for lam_ in (lam0, lam)]
-            init_label = "N(0, 1) on w and b"
+            finals = [train(data, lam_, w0=rng.standard_normal(data.num_inputs), b0=rng.standard_normal(),
+                            **kwargs).result.isel(epoch=-1) for lam_ in (lam0, lam)]
         else:  # both wd values in one sweep: same start, same minibatches, one compiled program
-            if init == "torch":   # LazyLinear: weight.data.normal_ acts on an uninitialized tensor: a no-op
-                kwargs.update(init="torch")
-                init_label = "U(±1/√p) (PyTorch default)"
-            else:
-                kwargs.update(init_sd=settings["init_sd"])
-                init_label = f"N(0, {settings['init_sd']}²)"
-            sweep = train(data, [lam0, lam], **kwargs).result
-            results = [sweep.isel(lam=i) for i in range(2)]
-        for wd, lam_, result in zip((0.0, p["wd"]), (lam0, lam), results):
-            rows.append(_row(f"{label}, wd={wd:g}", result, lam_, lr, decay_bias, init_label))
-            numbers[f"{framework}_{cfg}_wd{wd:g}"] = dict(zip(
-                ("lam", "lr", "train_loss", "val_loss", "l2_penalty", "w_norm"), [lam_, lr, *rows[-1][5:]]))
+            # PyTorch's LazyLinear: weight.data.normal_ acts on a not-yet-created tensor, a no-op
+            kwargs.update(init="torch") if init == "torch" else kwargs.update(init_sd=settings["init_sd"])
+            sweep = train(data, [lam0, lam], **kwargs).result.isel(epoch=-1)
+            finals = [sweep.isel(lam=i) for i in range(2)]
+        for tag, lam_, h in zip(("0", "wd"), (lam0, lam), finals):
+            rows.append(dict(label=f"{label}, {tag}", config=cfg, lam=lam_, lr=lr, decay_bias=decay_bias,
+                             init=INIT_LABELS.get(init, f"N(0, {settings['init_sd']}²)"), values=_final(h)))
+    return rows, scratch
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for ax, cfg in zip(axes, ("en", "zh")):
-        res = scratch[cfg].result
-        for i, (lam, color) in enumerate(((0.0, "tab:red"), (p["wd"], "tab:blue"))):
-            r = res.isel(lam=i)
-            ax.semilogy(r.epoch, r.train_loss, "--", color=color, label=f"train, λ={lam:g}")
-            ax.semilogy(r.epoch, r.val_loss, "-", color=color, label=f"validation, λ={lam:g}")
-        s = CONFIGS[cfg]
-        ax.set(title=f"{'JAX revision (en)' if cfg == 'en' else 'Chinese edition (zh)'}: init sd {s['init_sd']}, "
-                     f"lr {s['lr']}", xlabel="epoch", ylabel="Σr²/2n")
-        ax.legend(fontsize=8)
-    figure = png(fig, "d2l_curves", "Training (dashed) and validation (solid) loss without the penalty, log scale, "
-                                    "for the scratch runs at λ = 0 and λ = 3.")
 
-    en0, en3 = numbers["en_scratch_lam0"], numbers[f"en_scratch_lam{p['wd']:g}"]
-    zh0, zh3 = numbers["zh_scratch_lam0"], numbers[f"zh_scratch_lam{p['wd']:g}"]
-    torch3 = numbers[f"pytorch_en_wd{p['wd']:g}"]
-    torch0 = numbers["pytorch_en_wd0"]
-    steps = epochs["en"] * -(-data.n_train // 5)
-    decay_sq = (1 - torch3["lr"] * torch3["lam"]) ** (2 * steps)
-    numbers.update(pytorch_lam_per_wd=1 / FRAMEWORKS["pytorch"].loss_scale, pytorch_decay_factor_sq=decay_sq)
-    answer = (f"With init sd 0.01, λ = {p['wd']:g} lowers the validation loss from {fmt(en0['val_loss'])} to "
-              f"{fmt(en3['val_loss'])}; with init sd 1 (d2l-zh) from {fmt(zh0['val_loss'])} to {fmt(zh3['val_loss'])}. "
-              f"The printed 'L2 norm of w' is ‖w‖²/2 ({fmt(en0['l2_penalty'])} vs ‖w‖ = {fmt(en0['w_norm'])} at λ = 0).")
+def _final(h) -> dict:
+    return {"train_mse": float(_mse(h.train_loss)), "val_mse": float(_mse(h.val_loss)),
+            "l2_penalty": float(h.l2_penalty), "w_norm": float(h.w_norm)}
+
+
+def compute(ctx: Context) -> D2lResults:
+    data, p = ctx.dataset, ctx.params
+    epochs = {"en": p["en_epochs"], "zh": p["zh_epochs"]}
+    rng = np.random.default_rng(ctx.seed)
+    repeats = []
+    for r in range(p["repeats"]):
+        seed = ctx.seed + r
+        data_r = ctx.redraw(seed) if (ctx.redraw is not None and r > 0) else data
+        repeats.append(_one_repeat(data_r, p["wd"], epochs, seed, rng))
+    rows = []
+    for i, row in enumerate(repeats[0][0]):
+        stack = {key: np.array([rep[0][i]["values"][key] for rep in repeats]) for key in row["values"]}
+        # the quantity the edition prints: ‖w‖²/2 in English, ‖w‖ in the Chinese edition
+        printed = "w_norm" if row["config"] == "zh" else "l2_penalty"
+        rows.append({**row, "printed": printed,
+                     "mean": {k: float(v.mean()) for k, v in stack.items()},
+                     "sd": {k: float(v.std(ddof=1)) for k, v in stack.items()}})
+    curves = {}
+    for cfg, runs in repeats[0][1].items():
+        res = runs.result
+        curves[cfg] = {"epoch": res.epoch.values.tolist(), "train_0": _mse(res.train_loss.isel(lam=0)).tolist(),
+                       "val_0": _mse(res.val_loss.isel(lam=0)).tolist(),
+                       "train_wd": _mse(res.train_loss.isel(lam=1)).tolist(),
+                       "val_wd": _mse(res.val_loss.isel(lam=1)).tolist()}
+    steps = p["en_epochs"] * -(-data.n_train // CONFIGS["en"]["batch_size"])
+    return D2lResults(**ctx.shared(), rows=rows, repeats_redraw_data=ctx.redraw is not None, steps_en=steps,
+                      num_inputs=data.num_inputs, rank=int(np.linalg.matrix_rank(data.X_train)), curves=curves)
+
+
+def _row(results, label):
+    return next(r for r in results.rows if r["label"] == label)
+
+
+def _pm(row, key, digits=3):
+    return f"{fmt(row['mean'][key], digits)} ± {fmt(row['sd'][key], 2)}"
+
+
+def _display(label: str, wd: float) -> str:
+    """Row labels name the decay by its value: "λ = wd" → "λ = 3", ", wd" → ", wd = 3"."""
+    label = label.replace("λ = wd", f"λ = {wd:g}")
+    if label.endswith(", wd"):
+        return label[:-4] + f", wd = {wd:g}"
+    if label.endswith(", 0"):
+        return label[:-3] + ", wd = 0"
+    return label
+
+
+def _change(before, after):
+    return "lowers" if after < before else "raises"
+
+
+def render(results: D2lResults):
+    s = results.settings
+    wd, n_rep = s["wd"], s["repeats"]
+    en0, enw = _row(results, "en scratch, λ = 0"), _row(results, "en scratch, λ = wd")
+    zh0, zhw = _row(results, "zh scratch, λ = 0"), _row(results, "zh scratch, λ = wd")
+    torch_w, torch_0 = _row(results, "PyTorch concise, wd"), _row(results, "PyTorch concise, 0")
+    p = results.num_inputs
+    init_half_sq = p * CONFIGS["en"]["init_sd"] ** 2 / 2     # E‖w₀‖²/2 of the scratch init
+    torch_half_sq = 1 / 6                                    # p·Var(U(±1/√p))/2 = p/(3p)/2, for any p
+    decay_sq = (1 - torch_w["lr"] * torch_w["lam"]) ** (2 * results.steps_en)
+    book_matches = wd == BOOK_WD
+    over = ("data draws and seeds" if results.repeats_redraw_data else
+            "seeds (init and minibatch order; your data file cannot be redrawn)")
+
+    def book(row):
+        values = BOOK.get(row["label"])
+        if values is None or (row["label"].endswith("wd") and not book_matches):
+            return "—"
+        return ", ".join(f"{fw} {v:g}" for fw, v in values.items())
+
+    printed_rows = [[_display(r["label"], wd), "‖w‖" if r["printed"] == "w_norm" else "‖w‖²/2", book(r),
+                     r["values"][r["printed"]], f"{fmt(r['mean'][r['printed']], 4)} ± {fmt(r['sd'][r['printed']], 2)}"]
+                    for r in results.rows]
+    loss_rows = [[_display(r["label"], wd), r["lam"], r["lr"], "yes" if r["decay_bias"] else "no", r["init"],
+                  r["values"]["train_mse"], r["values"]["val_mse"], _pm(r, "val_mse")] for r in results.rows]
+
+    def panels(axes):
+        from bayeswd import plot
+
+        for ax, cfg in zip(axes, ("en", "zh")):
+            c, settings = results.curves[cfg], CONFIGS[cfg]
+            plot.loss_curves(c["epoch"], {
+                "train, λ = 0": (c["train_0"], dict(color="tab:red", ls="--")),
+                "validation, λ = 0": (c["val_0"], dict(color="tab:red")),
+                f"train, λ = {wd:g}": (c["train_wd"], dict(color="tab:blue", ls="--")),
+                f"validation, λ = {wd:g}": (c["val_wd"], dict(color="tab:blue"))}, ax, ylabel=LOSS,
+                title=f"{'English edition (JAX revision)' if cfg == 'en' else 'Chinese edition'}: init sd "
+                      f"{settings['init_sd']:g}, lr {settings['lr']:g}")
+
+    figure = draw("d2l_curves", f"Training (dashed) and validation (solid) {LOSS}, without the penalty, for the "
+                                f"scratch runs at λ = 0 and λ = {wd:g} (first data draw).", panels, rows=2, height=3.3)
+    answer = (f"Averaged over {n_rep} {over.split(' (')[0]}, with init sd {CONFIGS['en']['init_sd']:g} λ = {wd:g} "
+              f"{_change(en0['mean']['val_mse'], enw['mean']['val_mse'])} the validation {LOSS} from "
+              f"{_pm(en0, 'val_mse')} to {_pm(enw, 'val_mse')}; with init sd {CONFIGS['zh']['init_sd']:g} (Chinese "
+              f"edition) from {_pm(zh0, 'val_mse')} to {_pm(zhw, 'val_mse')}. The English editions' printed "
+              f"'L2 norm of w' is ‖w‖²/2 ({_pm(en0, 'l2_penalty', 4)} at λ = 0); the Chinese edition prints ‖w‖.")
+    book_note = ("" if book_matches else
+                 f" The book's numbers were printed for wd = {BOOK_WD:g}; with wd = {wd:g} only its wd = 0 rows "
+                 f"compare.")
     text = f"""
-The scratch runs minimize J = Σr²/(2n) + (λ/2)‖w‖², bayeswd's canonical objective, by minibatch SGD (batch 5, rows reshuffled every epoch). d2l's `l2_penalty(w)` is `sum(w**2)/2`, so the number printed as "L2 norm of w" is half the **squared** norm: {fmt(en0['l2_penalty'])} here for λ = 0, close to the initialization's own p·0.01²/2 = 0.01, because 40 SGD steps barely move the 180 directions the 20 training rows cannot see (section 4).
+**What "scratch" and "concise" mean.** d2l trains each model twice: *from scratch*, with the penalty written out by hand, and *concisely*, with a framework's built-in `weight_decay` knob. The scratch runs minimize J = Σr²/(2n) + (λ/2)‖w‖² by minibatch SGD (stochastic gradient descent on batches of 5 rows, reshuffled every epoch). d2l's loss Σr²/(2n) is half the mean squared error; this report shows the **{LOSS}** (mean of r² over rows) everywhere.
 
-The concise runs are the same minimizer in other spellings (conventions module): PyTorch's `MSELoss` has no ½, so `weight_decay={p['wd']:g}` means λ = {fmt(torch3['lam'])} at twice the learning rate; TensorFlow's `l2(wd)` and its `mean(r²)` are both doubled, so λ = wd at twice the rate; MXNet and the JAX revision match the scratch objective; the printed JAX chapter also decays the bias.
+**What the book printed, and what these runs print.** The book's data are one random draw and ours are others: the same recipe (y = 0.05 + Σ 0.01·xᵢ + noise of sd 0.01, x ~ N(0, I)) but not the same numbers, so a single run cannot match the book digit for digit. The table compares the book with the mean ± sd of each run over {n_rep} {over}.{book_note} The English editions print `l2_penalty(w)` = ‖w‖²/2, half the **squared** norm; the Chinese edition prints `torch.norm(w)` = ‖w‖. At λ = 0 the English scratch run prints {_pm(en0, 'l2_penalty', 4)}, close to the initialization's own p·0.01²/2 = {fmt(init_half_sq)}: {results.steps_en} SGD steps barely move the {p - results.rank} directions the {results.rank} independent training rows cannot see (section 4).
 
-d2l's PyTorch concise code calls `weight.data.normal_(0, 0.01)` on a `LazyLinear`, whose weight does not exist yet: the call does nothing and PyTorch's default U(±1/√p) init stays, with ‖w₀‖²/2 ≈ p/(3p)/2 = 1/6 — 17 times the scratch init's 0.01. That is why the forum saw the concise `weight_decay={p['wd']:g}` run print about the same "norm" as the scratch λ = 0 run ({fmt(torch3['l2_penalty'])} vs {fmt(en0['l2_penalty'])}): decay shrank a 17× larger start by (1 − ηλ)^(2T) = {fmt(decay_sq)} in ‖w‖², landing near the small scratch init that λ = 0 never shrinks. Without decay the concise run prints {fmt(torch0['l2_penalty'])}.
+**The concise runs** are the same minimizer in other spellings: PyTorch's `MSELoss` has no ½, so `weight_decay={wd:g}` means λ = {fmt(torch_w['lam'])} at twice the learning rate; TensorFlow's `l2(wd)` and its mean of r² are both doubled, so λ = wd at twice the rate; MXNet and the JAX revision match the scratch objective; the printed JAX chapter also decays the bias.
 
-With init sd 1 (the Chinese edition) the λ = 0 run cannot forget its init: validation stays at {fmt(zh0['val_loss'])}, and decay is what brings it down to {fmt(zh3['val_loss'])}.
+**The PyTorch init that does nothing.** d2l's PyTorch concise code calls `weight.data.normal_(0, 0.01)` on a `LazyLinear`, whose weight does not exist yet: the call does nothing and PyTorch's default U(±1/√p) init stays, with E‖w₀‖²/2 = p·(1/(3p))/2 = {fmt(torch_half_sq)}, {fmt(torch_half_sq / init_half_sq)} times the scratch init's {fmt(init_half_sq)}. That is why the forum saw the concise `weight_decay={wd:g}` run print a "norm" like the scratch λ = 0 run's ({_pm(torch_w, 'l2_penalty', 4)} against {_pm(en0, 'l2_penalty', 4)}): decay shrank a larger start by (1 − ηλ)^(2T) = {fmt(decay_sq)} in ‖w‖². Without decay the concise run prints {_pm(torch_0, 'l2_penalty', 4)}.
+
+**Init sd 1 (the Chinese edition).** The λ = 0 run cannot forget its init: validation {LOSS} {_pm(zh0, 'val_mse')}; λ = {wd:g} brings it to {_pm(zhw, 'val_mse')}.
 """
-    table = Table("Every run: final epoch. λ and lr are the canonical values each framework's knobs map to.",
-                  ["run", "λ", "lr", "bias decayed", "init", "train loss", "val loss", "printed 'L2 norm' ‖w‖²/2",
-                   "‖w‖"], rows)
-    return Section(NAME, TITLE, QUESTION, answer, numbers, text, [figure], [table], command(NAME, ctx))
+    printed = Table(f"What each run prints after training: the book's value(s) and ours (first draw; mean ± sd over "
+                    f"{n_rep} {over}).", ["run", "printed quantity", "book printed", "ours, first draw",
+                                          "ours, mean ± sd"], printed_rows)
+    losses = Table(f"Every run, final epoch ({LOSS} without the penalty). λ and lr are the canonical values each "
+                   f"framework's knobs map to.", ["run", "λ", "lr", "bias decayed", "init", f"train {LOSS}",
+                                                  f"validation {LOSS}", f"validation {LOSS}, mean ± sd"], loss_rows)
+    return section(__import__(__name__), results, answer, text, [figure], [printed, losses])
 
 
 if __name__ == "__main__":

@@ -1,17 +1,19 @@
-"""Subspace and initialization: the forum's questions (seed 001), answered with numbers."""
+"""Row space, null space and the initialization: the forum's questions, answered with numbers."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from dataclasses import dataclass
+
 import numpy as np
 
 import bayeswd
 from bayeswd.conventions import lam_from_prior
+from bayeswd.engine import train
 from bayeswd.subspace import explain_run, init_risk, interpolant_from, null_space_factor
 from bayeswd.theory import min_norm_risk, optimal_lam, ridge_risk_asymptotic
-from bayeswd.engine import train
 
-from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, png, script_main
+from bayeswd.analyses._common import (EXCESS, LOSS, Context, Count, Real, Results, Table, draw, fmt, section,
+                                      script_main)
 
 NAME = "subspace_init"
 TITLE = "4. Row space, null space and the initialization"
@@ -19,110 +21,134 @@ QUESTION = "Why does λ = 3 'help' in d2l, and how much of the validation loss i
 SETTINGS = {"wd": Real(3.0, low=0, high=50, help="the decay compared with λ = 0"),
             "mc_seeds": Count(200, low=2, high=5000, help="Monte Carlo seeds for the init law"),
             "zh_epochs": Count(100, high=10**5, help="epochs of the Chinese-edition runs")}
-DEFAULTS = defaults(SETTINGS)
 QUICK = {"mc_seeds": 40, "zh_epochs": 20}
-INITS = (("normal", 0.01, "N(0, 0.01²) (d2l-en)"), ("normal", 0.1, "N(0, 0.1²)"),
-         ("torch", 0.0, "U(±1/√p) (PyTorch default)"), ("normal", 1.0, "N(0, 1) (d2l-zh)"))
+TYPICAL_SECONDS = {"quick": 10.0, "full": 15.0}
+INITS = (("normal", 0.01, "N(0, 0.01²), English edition"), ("normal", 0.1, "N(0, 0.1²)"),
+         ("torch", 0.0, "U(±1/√p), PyTorch default"), ("normal", 1.0, "N(0, 1), Chinese edition"))
+CONFIGS = {"en": dict(init_sd=0.01, lr=0.01, epochs=10), "zh": dict(init_sd=1.0, lr=0.003)}
 
 
-def run(ctx: Context) -> Section:
+@dataclass(frozen=True)
+class SubspaceResults(Results):
+    n_train: int
+    num_inputs: int
+    rank: int
+    steps: dict                 # config → SGD steps taken
+    runs: dict                  # "en_0", "en_wd", "zh_0", "zh_wd" → the run's split (empty without truth)
+    init_law: list              # one dict per init: label, formula, monte_carlo, mc_se, ratio_to_min_norm
+    min_norm_excess: float
+    bayes_optimal_lam: float
+    closed_form_val_mse: dict   # "min_norm", "bayes_optimal", "wd" → validation MSE
+    asymptotic: dict            # "min_norm", "optimal_ridge" → excess MSE as n, p → ∞ with p/n fixed
+    null_factor_no_truth: float  # the null-space factor of the en run at λ = wd (always computed)
+
+
+Results = SubspaceResults
+
+
+def compute(ctx: Context) -> SubspaceResults:
     data, p = ctx.dataset, ctx.params
+    X, y = data.X_train, data.y_train
+    configs = {"en": CONFIGS["en"], "zh": {**CONFIGS["zh"], "epochs": p["zh_epochs"]}}
+    shared = dict(**ctx.shared(), n_train=data.n_train, num_inputs=data.num_inputs,
+                  rank=int(np.linalg.matrix_rank(X - X.mean(axis=0))))
+    steps = {cfg: kw["epochs"] * -(-data.n_train // 5) for cfg, kw in configs.items()}
+    factor_en = null_space_factor(configs["en"]["lr"], p["wd"], steps["en"])
     if not ctx.has_truth:
-        return _without_truth(ctx)
-    X, y, wt, bt = data.X_train, data.y_train, data.w_true, data.b_true
-    configs = {"en": dict(init_sd=0.01, lr=0.01, epochs=10), "zh": dict(init_sd=1.0, lr=0.003, epochs=p["zh_epochs"])}
-    explained, rows = {}, []
+        return SubspaceResults(**shared, steps=steps, runs={}, init_law=[], min_norm_excess=float("nan"),
+                               bayes_optimal_lam=float("nan"), closed_form_val_mse={}, asymptotic={},
+                               null_factor_no_truth=factor_en)
+    wt, bt = data.w_true, data.b_true
+    runs = {}
     for cfg, kw in configs.items():
-        runs = train(data, [0.0, p["wd"]], seed=ctx.seed, batch_size=5, **kw)
-        for i, lam in enumerate((0.0, p["wd"])):
-            parts = explain_run(runs.w[i], runs.b[i], runs.w0, X, wt, bt)
-            parts["null_factor"] = null_space_factor(kw["lr"], lam, runs.steps)
-            parts["val_loss"] = float(runs.result["val_loss"][i, -1])
-            explained[f"{cfg}_lam{lam:g}"] = parts
-            rows.append([f"{cfg}, λ={lam:g}", parts["null_factor"], parts["row_error_sq"], parts["null_error_sq"],
-                         parts["init_null_sq"], parts["truth_null_sq"], parts["excess_risk"], parts["val_loss"]])
-    # The init law: formula vs Monte Carlo over seeds, each start taken to its λ = 0 limit.
-    law = {}
+        sweep = train(data, [0.0, p["wd"]], seed=ctx.seed, batch_size=5, **kw)
+        for i, (lam, tag) in enumerate(((0.0, "0"), (p["wd"], "wd"))):
+            parts = explain_run(sweep.w[i], sweep.b[i], sweep.w0, X, wt, bt)
+            parts["null_factor"] = null_space_factor(kw["lr"], lam, sweep.steps)
+            parts["val_mse"] = float(2 * sweep.result["val_loss"][i, -1])
+            runs[f"{cfg}_{tag}"] = parts
+    law = []
     seeds = list(range(ctx.seed, ctx.seed + p["mc_seeds"]))
-    for kind, sd, label in INITS:
+    for kind, sd, label in INITS:   # each start taken to its λ = 0 limit
         starts = train(data, 0.0, seed=seeds, init=kind, init_sd=sd, epochs=1)
         risks = [explain_run(*interpolant_from(X, y, w0, b0), w0, X, wt, bt)["excess_risk"]
                  for w0, b0 in zip(starts.w0, starts.b0)]
         var_w = sd**2 if kind == "normal" else 1 / (3 * data.num_inputs)
         var_b = 0.0 if kind == "normal" else var_w
         base, expected = init_risk(X, y, wt, bt, var_w, var_b)
-        law[label] = {"formula": expected, "monte_carlo": float(np.mean(risks)),
-                      "mc_se": float(np.std(risks, ddof=1) / np.sqrt(len(risks))), "ratio_to_min_norm": expected / base}
-    base = init_risk(X, y, wt, bt, 0.0)[0]
-    n, num_inputs = data.n_train, data.num_inputs
-    tau = float(np.sqrt(np.mean(wt**2)))
+        law.append({"label": label, "formula": expected, "monte_carlo": float(np.mean(risks)),
+                    "mc_se": float(np.std(risks, ddof=1) / np.sqrt(len(risks))), "ratio_to_min_norm": expected / base})
+    n, tau = data.n_train, float(np.sqrt(np.mean(wt**2)))
     lam_star = lam_from_prior(data.noise, tau, n)
-    val = {name: float(np.mean((bayeswd.ridge(X, y, lam).predict(data.X_val) - data.y_val) ** 2) / 2)
-           for name, lam in (("min_norm", 0.0), ("bayes_optimal", lam_star), ("d2l_lambda", p["wd"]))}
-    gamma, r2 = num_inputs / n, float(wt @ wt)
-    asym = {"min_norm": min_norm_risk(gamma, r2, data.noise**2),
-            "optimal_ridge": ridge_risk_asymptotic(gamma, optimal_lam(gamma, r2, data.noise**2), r2, data.noise**2)}
+    val = {name: float(np.mean((bayeswd.ridge(X, y, lam).predict(data.X_val) - data.y_val) ** 2))
+           for name, lam in (("min_norm", 0.0), ("bayes_optimal", lam_star), ("wd", p["wd"]))}
+    gamma, r2, s2 = data.num_inputs / n, float(wt @ wt), data.noise**2
+    asym = {"min_norm": min_norm_risk(gamma, r2, s2),
+            "optimal_ridge": ridge_risk_asymptotic(gamma, optimal_lam(gamma, r2, s2), r2, s2)}
+    return SubspaceResults(**shared, steps=steps, runs=runs, init_law=law,
+                           min_norm_excess=init_risk(X, y, wt, bt, 0.0)[0], bayes_optimal_lam=lam_star,
+                           closed_form_val_mse=val, asymptotic=asym, null_factor_no_truth=factor_en)
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    labels = list(explained)
-    ticks = [k.replace("_lam", ", λ=") for k in labels]
-    bottom = np.zeros(len(labels))
-    for key, color, name in (("row_error_sq", "tab:blue", "row space ‖P(w − w*)‖²"),
-                             ("null_error_sq", "tab:red", "null space ‖(I − P)(w − w*)‖²"),
-                             ("bias_error_sq", "tab:gray", "bias (b − b*)²")):
-        vals = np.array([explained[k][key] for k in labels])
-        ax1.bar(ticks, vals, bottom=bottom, color=color, label=name)
-        bottom += vals
-    ax1.set_yscale("log")
-    ax1.set(title="Where the excess risk of each d2l run lives", ylabel="excess risk")
-    ax1.legend(fontsize=8)
-    names = list(law)
-    ax2.errorbar(range(len(names)), [law[k]["monte_carlo"] for k in names],
-                 yerr=[4 * law[k]["mc_se"] for k in names], fmt="o", label="Monte Carlo over seeds (±4 s.e.)")
-    ax2.plot(range(len(names)), [law[k]["formula"] for k in names], "x", ms=10, color="k",
-             label="R_min-norm + s₀²·tr(I − P)")
-    ax2.axhline(base, color="tab:green", ls=":", label="min-norm (init 0)")
-    ax2.set_xticks(range(len(names)), names, rotation=15, fontsize=8)
-    ax2.set(yscale="log", title="λ = 0 run to convergence: risk by init", ylabel="excess risk")
-    ax2.legend(fontsize=8)
-    figure = png(fig, "subspace_init", "Left: the excess risk of the d2l runs split into row-space, null-space and "
-                                       "bias error. Right: the initialization law against Monte Carlo.")
-    en0, en3 = explained["en_lam0"], explained[f"en_lam{p['wd']:g}"]
-    zh0, zh3 = explained["zh_lam0"], explained[f"zh_lam{p['wd']:g}"]
-    numbers = {"runs": explained, "init_law": law, "min_norm_risk": base, "bayes_optimal_lam": lam_star,
-               "closed_form_val_loss": val, "asymptotic": asym}
-    answer = (f"λ = {p['wd']:g} helps because it shrinks the init's null-space part by "
-              f"{fmt(en3['null_factor'])} (null-space error {fmt(en0['null_error_sq'])} → {fmt(en3['null_error_sq'])}), "
+
+def render(r: SubspaceResults):
+    wd = r.settings["wd"]
+    null_dims = r.num_inputs - r.rank
+    if not r.has_truth:
+        answer = (f"Your data's {r.n_train} training rows span {r.rank} of {r.num_inputs} directions (after "
+                  f"centring); without known true weights the error split cannot be computed, but the init's part in "
+                  f"the other {null_dims} directions shrinks by (1 − ηλ)^T = {fmt(r.null_factor_no_truth)} in the "
+                  f"English-edition run at λ = {wd:g}.")
+        return section(__import__(__name__), r, answer, "")
+    en0, enw, zh0, zhw = (r.runs[k] for k in ("en_0", "en_wd", "zh_0", "zh_wd"))
+    law = {row["label"]: row for row in r.init_law}
+    first, torch, last = law[INITS[0][2]], law[INITS[2][2]], law[INITS[3][2]]
+    lr_en = CONFIGS["en"]["lr"]
+    agree = all(abs(row["monte_carlo"] - row["formula"]) <= 4 * row["mc_se"] for row in r.init_law)
+    agreement = ("the Monte Carlo means agree with it within 4 standard errors for every init" if agree else
+                 "the Monte Carlo means do NOT all agree with it within 4 standard errors (see the table)")
+
+    def panels(axes):
+        from bayeswd import plot
+
+        labels = [f"{cfg}, λ = {lam}" for cfg in ("en", "zh") for lam in ("0", f"{wd:g}")]
+        keys = ["en_0", "en_wd", "zh_0", "zh_wd"]
+        plot.subspace_split(labels, {"row space ‖P(w − w*)‖²": [r.runs[k]["row_error_sq"] for k in keys],
+                                     "null space ‖(I − P)(w − w*)‖²": [r.runs[k]["null_error_sq"] for k in keys],
+                                     "bias (b − b*)²": [r.runs[k]["bias_error_sq"] for k in keys]}, axes[0])
+        plot.init_law([row["label"].split(",")[0] for row in r.init_law], [row["monte_carlo"] for row in r.init_law],
+                      [row["mc_se"] for row in r.init_law], [row["formula"] for row in r.init_law],
+                      r.min_norm_excess, axes[1])
+
+    figure = draw("subspace_init", "Top: each d2l run's squared error split into its row-space, null-space and bias "
+                                   "parts, side by side on a log axis. Bottom: the initialization law against Monte "
+                                   "Carlo.", panels, rows=2, height=3.6)
+    helps = "helps" if enw["excess_risk"] < en0["excess_risk"] else "does not help"
+    answer = (f"In the English-edition run λ = {wd:g} {helps} because it shrinks the init's null-space part by "
+              f"{fmt(enw['null_factor'])} (null-space error {fmt(en0['null_error_sq'])} → {fmt(enw['null_error_sq'])}), "
               f"not by fitting less noise; run to convergence at λ = 0, init sd 0.01 costs "
-              f"{fmt(law[INITS[0][2]]['ratio_to_min_norm'])}× the min-norm risk and init sd 1 "
-              f"{fmt(law[INITS[3][2]]['ratio_to_min_norm'])}×.")
+              f"{fmt(first['ratio_to_min_norm'])}× the zero-init {EXCESS} and init sd 1 "
+              f"{fmt(last['ratio_to_min_norm'])}×.")
     text = f"""
-Every gradient of the data term is a combination of the 20 training rows, so gradient descent moves w only inside their 20-dimensional row space. In the other 180 directions (the null space) nothing but the initialization and the decay act: with plain SGD and coupled L2, (I − P)w_T = (1 − ηλ)^T (I − P)w₀ exactly, whatever the minibatches (tested to 1e-10). The forum's suspicion (seed 001) is right, with numbers:
+**Row space and null space.** Every gradient of the data term is a combination of the {r.n_train} training rows, so gradient descent moves w only inside the space those rows span, the *row space* ({r.rank} dimensions after centring). The other {null_dims} directions, the *null space*, are invisible to the data: there nothing but the initialization and the decay act. With plain SGD and coupled L2, (I − P)w_T = (1 − ηλ)^T (I − P)w₀ exactly, whatever the minibatches (P projects onto the row space; tested to 1e-10). The forum's suspicion is right, with numbers. Errors below are in {EXCESS}: the validation {LOSS} a model would have on fresh x ~ N(0, I), minus the noise variance σ² no model can remove.
 
-- **Why λ = {p['wd']:g} "helps".** In the d2l-en run (init sd 0.01, 40 steps of η = 0.01) the null-space factor is (1 − 0.01·{p['wd']:g})^40 = {fmt(en3['null_factor'])}. The init's null part, ‖(I − P)w₀‖² = {fmt(en0['init_null_sq'])}, is a random vector unrelated to the truth's null part ({fmt(en0['truth_null_sq'])}, which no gradient can reach); shrinking it cuts the null-space error from {fmt(en0['null_error_sq'])} to {fmt(en3['null_error_sq'])}, while the row-space error goes from {fmt(en0['row_error_sq'])} to {fmt(en3['row_error_sq'])}. The decay is cleaning up the init, not taming a noise fit.
-- **Why the printed norms look alike.** ‖w‖²/2 at λ = 0 is mostly the init's: the null part is untouched and the row part moves little in 40 steps (section 1).
-- **What init sd 1 does (d2l-zh).** ‖(I − P)w₀‖² ≈ 180, so the λ = 0 run keeps an excess risk of {fmt(zh0['excess_risk'])}; with λ = {p['wd']:g} and {p['zh_epochs']} epochs the factor is {fmt(zh3['null_factor'])} and the excess risk falls to {fmt(zh3['excess_risk'])}.
-- **The init law.** Run to convergence at λ = 0 from w₀ with variance s₀², the expected excess risk is R_min-norm + s₀²·tr(I − P) (THEORY §4's s₀²(p − rank X), with the bias column counted exactly). Over {p['mc_seeds']} seeds the Monte Carlo means agree with it (figure, ±4 s.e.): {fmt(law[INITS[0][2]]['ratio_to_min_norm'])}× the min-norm risk for sd 0.01, {fmt(law[INITS[2][2]]['ratio_to_min_norm'])}× for PyTorch's default, {fmt(law[INITS[3][2]]['ratio_to_min_norm'])}× for sd 1.
-- **The Bayes-optimal λ and how little it matters.** With τ² = ‖w*‖²/p the optimal λ* = σ²/(nτ²) = {fmt(lam_star)}. Closed-form validation losses: min-norm {fmt(val['min_norm'])}, λ* {fmt(val['bayes_optimal'])}, λ = {p['wd']:g} {fmt(val['d2l_lambda'])}. The asymptotic theory for γ = 10 gives {fmt(asym['min_norm'], 5)} (min-norm) and {fmt(asym['optimal_ridge'], 5)} (optimal ridge) in excess risk: λ barely matters here; the initialization does.
+- **Why λ = {wd:g} "helps".** In the English-edition run (init sd 0.01, {r.steps['en']} steps of η = {lr_en:g}) the null-space factor is (1 − {lr_en:g}·{wd:g})^{r.steps['en']} = {fmt(enw['null_factor'])}. The init's null part, ‖(I − P)w₀‖² = {fmt(en0['init_null_sq'])}, is a random vector unrelated to the truth's null part ({fmt(en0['truth_null_sq'])}, which no gradient can reach); shrinking it takes the null-space error from {fmt(en0['null_error_sq'])} to {fmt(enw['null_error_sq'])}, while the row-space error goes from {fmt(en0['row_error_sq'])} to {fmt(enw['row_error_sq'])}.
+- **Why the printed norms look alike.** ‖w‖²/2 at λ = 0 is mostly the init's: the null part is untouched and the row part moves little in {r.steps['en']} steps (section 1).
+- **What init sd 1 does (Chinese edition).** ‖(I − P)w₀‖² = {fmt(zh0['init_null_sq'])}, so the λ = 0 run keeps an {EXCESS} of {fmt(zh0['excess_risk'])}; with λ = {wd:g} and {r.steps['zh']} steps of η = {CONFIGS['zh']['lr']:g} the factor is {fmt(zhw['null_factor'])} and the {EXCESS} falls to {fmt(zhw['excess_risk'])}.
+- **The init law.** Run to convergence at λ = 0 from w₀ with variance s₀² per weight, the expected {EXCESS} is R₀ + s₀²·tr(I − P), R₀ being the zero-init (minimum-norm) value {fmt(r.min_norm_excess)}. Over {r.settings['mc_seeds']} seeds {agreement}: {fmt(first['ratio_to_min_norm'])}× R₀ for sd 0.01, {fmt(torch['ratio_to_min_norm'])}× for PyTorch's default, {fmt(last['ratio_to_min_norm'])}× for sd 1.
+- **The Bayes-optimal λ and how little it matters.** With τ² = ‖w*‖²/p the optimal λ* = σ²/(nτ²) = {fmt(r.bayes_optimal_lam)}. Closed-form validation {LOSS}: minimum-norm {fmt(r.closed_form_val_mse['min_norm'])}, λ* {fmt(r.closed_form_val_mse['bayes_optimal'])}, λ = {wd:g} {fmt(r.closed_form_val_mse['wd'])}. The asymptotic theory for γ = p/n = {fmt(r.num_inputs / r.n_train)} gives {fmt(r.asymptotic['min_norm'], 5)} (minimum-norm) and {fmt(r.asymptotic['optimal_ridge'], 5)} (optimal ridge) in {EXCESS}.
 """
-    table = Table("Each d2l run split by subspace (excess risk = validation MSE − σ² for x ~ N(0, I)).",
-                  ["run", "null factor", "row error²", "null error²", "‖(I−P)w₀‖²", "‖(I−P)w*‖²", "excess risk",
-                   "val loss"], rows)
-    law_table = Table("The init law at λ = 0, converged.", ["init", "formula", "Monte Carlo", "MC s.e.", "× min-norm"],
-                      [[k, v["formula"], v["monte_carlo"], v["mc_se"], v["ratio_to_min_norm"]] for k, v in law.items()])
-    return Section(NAME, TITLE, QUESTION, answer, numbers, text, [figure], [table, law_table], command(NAME, ctx))
-
-
-def _without_truth(ctx: Context) -> Section:
-    """A user's data has no true weights: report the null-space decay only."""
-    data = ctx.dataset
-    runs = train(data, [0.0, ctx.params["wd"]], seed=ctx.seed)
-    rank = int(np.linalg.matrix_rank(data.X_train))
-    factor = null_space_factor(0.01, ctx.params["wd"], runs.steps)
-    numbers = {"rank": rank, "null_dims": data.num_inputs - rank, "null_factor": factor}
-    answer = (f"Your data's {data.n_train} training rows span {rank} of {data.num_inputs} directions; without a "
-              f"known truth the risk split cannot be computed, but the init's null part shrinks by {fmt(factor)}.")
-    return Section(NAME, TITLE, QUESTION, answer, numbers, "", [], [], command(NAME, ctx))
+    rows = [[f"{cfg}, λ = {lam}", run["null_factor"], run["row_error_sq"], run["null_error_sq"], run["init_null_sq"],
+             run["truth_null_sq"], run["excess_risk"], run["val_mse"]]
+            for (cfg, lam), run in zip([("en", "0"), ("en", f"{wd:g}"), ("zh", "0"), ("zh", f"{wd:g}")],
+                                       (en0, enw, zh0, zhw))]
+    table = Table(f"Each d2l run split by subspace ({EXCESS} = expected {LOSS} on fresh x ~ N(0, I) minus σ²).",
+                  ["run", "null factor", "row error²", "null error²", "init null part²", "truth null part²",
+                   EXCESS, f"validation {LOSS}"], rows)
+    law_table = Table(f"The init law at λ = 0, run to convergence ({EXCESS}).",
+                      ["init", "formula", "Monte Carlo", "standard error", "× zero init"],
+                      [[row["label"], row["formula"], row["monte_carlo"], row["mc_se"], row["ratio_to_min_norm"]]
+                       for row in r.init_law])
+    return section(__import__(__name__), r, answer, text, [figure], [table, law_table])
 
 
 if __name__ == "__main__":

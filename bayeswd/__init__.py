@@ -30,6 +30,14 @@ __all__ = [
 ]
 
 
+# A source checkout keeps the analyses in ../analyses; the wheel installs them as bayeswd/analyses
+# (hatch's ``sources`` mapping). Let ``bayeswd.analyses`` resolve in both; nothing is imported here.
+_CHECKOUT = __import__("pathlib").Path(__file__).resolve().parent.parent
+if not (_CHECKOUT / "bayeswd" / "analyses").exists() and (_CHECKOUT / "analyses" / "__init__.py").is_file() \
+        and (_CHECKOUT / "pyproject.toml").is_file():
+    __path__.append(str(_CHECKOUT))
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib

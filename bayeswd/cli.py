@@ -16,10 +16,6 @@ from bayeswd import __version__
 from bayeswd.exceptions import TrainingDiverged
 
 
-class UsageError(ValueError):
-    """A problem with what the user asked for; printed as one line, exit status 2."""
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse, but its errors are one line naming the fix, like every other bayeswd error."""
 
@@ -109,7 +105,7 @@ def console_main() -> None:
 
 
 def _list() -> int:
-    import analyses
+    from bayeswd import analyses
 
     questions = analyses.questions()
     width = max(map(len, questions))

@@ -1,12 +1,16 @@
-"""`bayeswd report` and `bayeswd run`: gather the analyses, run them, hand their Sections to the writers.
+"""`bayeswd report` and `bayeswd run`: gather the analyses, compute, render, hand the Sections to the writers.
 
-The top floor: it knows the analyses and the command line; the library and the
-report writers below know nothing of either.
+The top floor with the CLI: it loads the analyses by name from ``bayeswd.analyses`` and
+talks to them only through their protocol (NAME, SETTINGS, compute, render); the library
+and the report writers below know nothing of either. The CLI imports this module, never
+the other way round.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import inspect
 import json
 import platform
 import sys
@@ -18,11 +22,16 @@ from importlib.metadata import version
 from pathlib import Path
 
 import bayeswd
-from bayeswd.cli import UsageError
-from bayeswd.exceptions import TrainingDiverged
-from bayeswd.report.cache import SectionCache, code_version
+from bayeswd.exceptions import TrainingDiverged, UsageError
+from bayeswd.report.cache import ResultsCache, code_version
+from bayeswd.report.context import Context
 from bayeswd.report.output import atomic_directory
+from bayeswd.report.settings import SEED, Flag, resolve
 from bayeswd.report.writers import write_report
+
+# Presentation code: editing it re-renders from cached Results, it never recomputes them.
+_PRESENTATION = ("plot.py", "cli.py", "commands.py", "report/writers.py", "report/section.py", "analyses/")
+
 
 def _load_config(path: str | None) -> dict:
     if path is None:
@@ -38,7 +47,7 @@ def _load_config(path: str | None) -> dict:
         raise UsageError(f"config file {path!r} cannot be read ({err.strerror}); check its permissions") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise UsageError(f"config file {path!r} is not valid TOML ({err}); fix the syntax") from None
-    import analyses
+    from bayeswd import analyses
 
     for key, value in config.items():
         if key in ("seed", "quick"):
@@ -52,29 +61,43 @@ def _load_config(path: str | None) -> dict:
 
 
 def _seed(args, config) -> int:
-    from analyses._settings import SEED
-
     if args.seed is not None:
         return SEED.check(args.seed, "--seed")
     return SEED.check(config.get("seed", 0), "config seed")
 
 
 def _quick(args, config) -> bool:
-    from analyses._settings import Flag
-
     return bool(args.quick) or Flag(False).check(config.get("quick", False), "config quick")
 
 
 def _dataset(data_path: str | None, seed: int):
-    """The dataset, its label for the report, and a fingerprint of its content for the cache key."""
+    """The dataset, its label, how to redraw it with another seed (None for a file), and a
+    fingerprint of its content for the cache key."""
     if data_path is None:
-        return bayeswd.d2l_data(seed=seed), "built-in d2l data", "d2l"
+        return bayeswd.d2l_data(seed=seed), "built-in d2l data", _redraw_d2l, "d2l"
     dataset = bayeswd.data.load(data_path)
     try:
         digest = hashlib.sha256(Path(data_path).read_bytes()).hexdigest()[:20]
     except OSError as err:
         raise UsageError(f"data file {data_path!r} cannot be read ({err.strerror})") from None
-    return dataset, f"user data {Path(data_path).name}", digest
+    return dataset, f"user data {Path(data_path).name}", None, digest
+
+
+def _redraw_d2l(seed: int):
+    return bayeswd.d2l_data(seed=seed)
+
+
+def compute_version(module) -> str:
+    """What the cached Results of ``module`` depend on: the library's computing code and the
+    module's source without its ``render`` functions (prose and figures)."""
+    digest = hashlib.sha256(code_version(bayeswd, exclude=_PRESENTATION).encode())
+    tree = ast.parse(inspect.getsource(module))
+    tree.body = [node for node in tree.body if not (isinstance(node, ast.FunctionDef)
+                                                    and node.name.lstrip("_").startswith("render"))
+                 and not (isinstance(node, ast.Assign) and any(getattr(t, "id", "") in ("TITLE", "QUESTION")
+                                                               for t in node.targets))]
+    digest.update(ast.dump(tree).encode())
+    return digest.hexdigest()[:16]
 
 
 def _versions() -> dict:
@@ -97,42 +120,38 @@ def run_command(args) -> int:
 
 def _run(args, interrupt: "_InterruptFlag") -> int:
     # Everything that can be checked is checked before any computing (the CLI checked --out first).
-    import analyses
-    from analyses._common import Context, resolve_params
+    from bayeswd import analyses
 
     config = _load_config(args.config)
     seed, quick = _seed(args, config), _quick(args, config)
     names = list(analyses.MODULES) if args.command == "report" else [args.analysis]
     modules = [analyses.load(name) for name in names]  # unknown names fail here, before any work
-    params = {m.NAME: resolve_params(m, quick, config.get(m.NAME)) for m in modules}
-    dataset, label, fingerprint = _dataset(args.data, seed)
-    cache = SectionCache(Path(args.cache_dir) if args.cache_dir else None, code_version(bayeswd, analyses),
-                         enabled=not args.no_cache)
-    sections, hits = [], {}
+    params = {m.NAME: resolve(m, quick, config.get(m.NAME)) for m in modules}
+    dataset, label, redraw, fingerprint = _dataset(args.data, seed)
+    cache = ResultsCache(Path(args.cache_dir) if args.cache_dir else None, "", enabled=not args.no_cache)
+    sections, hits, seconds = [], {}, {}
     start = time.perf_counter()
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    show = not args.quiet and (sys.stderr.isatty() or _progress_forced())
-    with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), transient=False, disable=not show) as progress:
-        task = progress.add_task("analyses", total=len(modules))
+    with _progress(modules, quick, cache, quiet=args.quiet) as progress:
         for module in modules:
-            progress.update(task, description=module.NAME)
-            key = {"params": params[module.NAME], "seed": seed, "quick": quick, "data": fingerprint}
-            section = cache.get(module.NAME, key)
-            hits[module.NAME] = section is not None
-            if section is None:
-                section = _run_one(module, Context(dataset, seed, quick, params[module.NAME], label))
+            progress.begin(module)
+            key = {"params": params[module.NAME], "seed": seed, "quick": quick, "data": fingerprint,
+                   "code": compute_version(module)}
+            results = cache.get(module.NAME, key, module.Results)
+            hits[module.NAME] = results is not None
+            if results is None:
+                ctx = Context(dataset, seed, quick, params[module.NAME], label, redraw)
+                results, seconds[module.NAME] = _compute(module, ctx)
                 interrupt.check()  # before the cache keeps what an interrupted analysis returned
-                cache.put(module.NAME, key, section)
-            sections.append(section)
-            progress.advance(task)
+                cache.put(module.NAME, key, results)
+                progress.remember(module, seconds[module.NAME])
+            sections.append(_render(module, results, seconds.get(module.NAME, 0.0)))
+            progress.end(module)
     meta = {"config": {"params": params, "seed": seed, "quick": quick, "data": label}, "seed": seed, "quick": quick,
             "data": label, "versions": _versions(), "device": _device(), "cache": hits,
             "total_seconds": time.perf_counter() - start}
     if args.command == "run":
         s = sections[0]
-        print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nnumbers: {json.dumps(s.to_json()['numbers'])}")
+        print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nresults: {json.dumps(s.numbers)}")
     interrupt.check()
     if args.out:
         target = Path(args.out).expanduser().resolve()
@@ -193,13 +212,13 @@ def _progress_forced() -> bool:
     return bool(os.environ.get("BAYESWD_PROGRESS"))
 
 
-def _run_one(module, ctx):
-    """Run an analysis; the warnings it raises become part of its section, never lost."""
+def _compute(module, ctx):
+    """Compute an analysis's Results; the warnings it raises are kept with them, never lost."""
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            section = module.run(ctx)
+            results = module.compute(ctx)
         except (ValueError, TrainingDiverged) as err:
             # name the section: the message speaks of the library's argument (lam, lr), not the setting
             raise UsageError(f"[{module.NAME}] {err}") from err
@@ -207,7 +226,82 @@ def _run_one(module, ctx):
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
                        if issubclass(w.category, (UserWarning, RuntimeWarning))
                        and "bayeswd" in (w.filename or "") + str(w.category.__module__)})
+    return replace(results, warnings=messages), seconds
+
+
+def _render(module, results, seconds: float):
+    """Render from the Results as the cache gives them back, so a cached and a fresh run read the same."""
+    results = results.round_trip()
+    section = module.render(results)
     text = section.text
-    if messages:
-        text += "\n\nWarnings raised while computing this section:\n\n" + "\n".join(f"- {m}" for m in messages)
-    return replace(section, text=text, seconds=seconds, numbers={**section.numbers, "warnings": messages})
+    if results.warnings:
+        text += "\n\nWarnings raised while computing this section:\n\n" + "\n".join(f"- {m}" for m in results.warnings)
+    return replace(section, text=text, seconds=seconds)
+
+
+class _progress:
+    """Which section is running, the elapsed time and an estimate of what is left (rich).
+
+    Estimates come from this machine's previous runs (remembered beside the cache) or, the first
+    time, from each analysis's TYPICAL_SECONDS measured on a 2-core CPU. Shown on a terminal
+    (or with BAYESWD_PROGRESS=1) unless --quiet.
+    """
+
+    def __init__(self, modules, quick: bool, cache, quiet: bool):
+        self.modules, self.mode = modules, "quick" if quick else "full"
+        self.file = cache.folder.parent / "timings.json" if cache.enabled else None
+        self.remembered = self._load()
+        self.show = not quiet and (sys.stderr.isatty() or _progress_forced())
+        self.done = 0
+
+    def _load(self) -> dict:
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8")) if self.file else {}
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def estimate(self, module) -> float:
+        value = self.remembered.get(f"{module.NAME}/{self.mode}")
+        if isinstance(value, (int, float)) and value >= 0:
+            return float(value)
+        return float(getattr(module, "TYPICAL_SECONDS", {}).get(self.mode, 30.0))
+
+    def remember(self, module, seconds: float) -> None:
+        self.remembered[f"{module.NAME}/{self.mode}"] = round(seconds, 2)
+        if self.file is not None:
+            from bayeswd.report.output import write_text_atomic
+
+            try:
+                write_text_atomic(self.file, json.dumps(self.remembered, indent=1, sort_keys=True))
+            except OSError:
+                pass  # an estimate is a nicety: never a reason to fail
+
+    def __enter__(self):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=20),
+                                 TimeElapsedColumn(), TextColumn("{task.fields[left]}"),
+                                 transient=False, disable=not self.show)
+        self.progress.__enter__()
+        total = sum(self.estimate(m) for m in self.modules)
+        self.task = self.progress.add_task("starting", total=total, left="")
+        self.section_start = time.perf_counter()
+        return self
+
+    def begin(self, module) -> None:
+        self.section_start = time.perf_counter()
+        left = sum(self.estimate(m) for m in self.modules[self.done:])
+        self.progress.update(self.task, description=f"[{self.done + 1}/{len(self.modules)}] {module.TITLE}",
+                             left=f"about {_duration(left)} left")
+
+    def end(self, module) -> None:
+        self.done += 1
+        self.progress.update(self.task, advance=self.estimate(module))
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConvergenceWarning", "TrainingDiverged", "BudgetError"]
+__all__ = ["ConvergenceWarning", "TrainingDiverged", "BudgetError", "UsageError"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -22,3 +22,7 @@ class TrainingDiverged(FloatingPointError):
 
 class BudgetError(ValueError):
     """A request would take more time or memory than bayeswd allows itself; the message names the budget."""
+
+
+class UsageError(ValueError):
+    """A problem with what the user asked for on the command line; printed as one line, exit status 2."""

@@ -151,6 +151,36 @@ def gaussian_posterior(X, y, noise_sd: float, prior_sd: float, *, fit_intercept:
 
 
 @dataclass(frozen=True)
+class EvidencePath:
+    """The evidence at each λ with σ set to its best value there (the profile over σ)."""
+
+    lams: np.ndarray
+    log_evidence: np.ndarray   # nats, log p(y | λ, σ̂(λ))
+    noise_sd: np.ndarray       # σ̂(λ)
+
+
+def evidence_path(X, y, lams, *, fit_intercept: bool = True) -> EvidencePath:
+    """log p(y | λ, σ) maximized over σ, for each λ (canonical J convention, λ = σ²/(nτ²)).
+
+    With τ² = σ²/(nλ) the covariance is σ²(I + XXᵀ/(nλ)), so σ has the closed form
+    σ̂² = Q/n_eff, Q = Σ cᵢ²/(1 + dᵢ²/(nλ)) + ‖y − UUᵀy‖², and the profile is
+    −½[n_eff(log 2πσ̂² + 1) + Σ log(1 + dᵢ²/(nλ))]. The flatness of this curve says how
+    much the training data alone can tell apart the λ values.
+    """
+    D = _design(X, y, fit_intercept)
+    lams = np.atleast_1d(np.asarray(lams, dtype=float))
+    if np.any(~np.isfinite(lams)) or np.any(lams <= 0):
+        raise ValueError("evidence_path needs finite λ > 0 (λ = 0 is a flat prior, whose evidence is zero)")
+    c = D.U.T @ D.yc
+    resid_sq = D.yc @ D.yc - c @ c
+    ratio = 1.0 + D.d[None, :] ** 2 / (D.n * lams[:, None])
+    q = (c**2 / ratio).sum(axis=1) + resid_sq
+    noise_var = q / D.n_eff
+    log_ev = -0.5 * (D.n_eff * (_LOG_2PI + np.log(noise_var) + 1) + np.log(ratio).sum(axis=1))
+    return EvidencePath(lams, log_ev, np.sqrt(noise_var))
+
+
+@dataclass(frozen=True)
 class EmpiricalBayesFit:
     """Type-II maximum-likelihood noise sd and prior sd, and the λ they imply."""
 

@@ -313,6 +313,8 @@ class LambdaChoices:
     lams: np.ndarray
     loo_mse: np.ndarray
     lam_draws: np.ndarray
+    noise_sd_draws: np.ndarray
+    prior_sd_draws: np.ndarray
 
 
 def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 1000, seed: int = 0) -> LambdaChoices:
@@ -324,4 +326,6 @@ def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 
     tree = full_bayes(dataset, chains=chains, draws=draws, tune=max(draws, 1000), seed=seed)
     lam_draws = np.asarray(tree["posterior"]["lam"]).reshape(-1)
     lo, med, hi = np.quantile(lam_draws, [0.05, 0.5, 0.95])
-    return LambdaChoices(float(med), (float(lo), float(hi)), eb.lam, path.best_loo_lam, lams, path.loo_mse, lam_draws)
+    post = tree["posterior"]
+    return LambdaChoices(float(med), (float(lo), float(hi)), eb.lam, path.best_loo_lam, lams, path.loo_mse, lam_draws,
+                         np.asarray(post["noise_sd"]).reshape(-1), np.asarray(post["prior_sd"]).reshape(-1))

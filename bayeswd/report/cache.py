@@ -1,8 +1,11 @@
-"""On-disk cache of analysis Sections, keyed by analysis, settings and code version.
+"""On-disk cache of analysis Results, keyed by analysis, settings, data and code version.
+
+It keeps what ``compute`` returned, not the rendered Section: changing prose or a figure
+recomputes nothing.
 
 Lives in the user cache folder (``platformdirs``) unless told otherwise. Every entry
-carries a SHA-256 of its content and is checked on read (format, key, checksum, field
-types, figure names): a damaged or edited entry is never shown — it is recomputed, with a
+carries a SHA-256 of its content and is checked on read (format, key, checksum, and the
+Results class's own field check): a damaged or edited entry is never shown — it is recomputed, with a
 :class:`CacheWarning`. A cache folder that cannot be used (a file, read-only) gives one
 warning and the run goes on without a cache.
 """
@@ -15,11 +18,10 @@ import warnings
 from pathlib import Path
 
 from bayeswd.report.output import write_text_atomic
-from bayeswd.report.section import Section
 
-__all__ = ["CacheWarning", "SectionCache", "code_version", "default_cache_dir"]
+__all__ = ["CacheWarning", "ResultsCache", "code_version", "default_cache_dir"]
 
-_FORMAT = 2
+_FORMAT = 3
 
 
 class CacheWarning(UserWarning):
@@ -29,16 +31,20 @@ class CacheWarning(UserWarning):
 def default_cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("bayeswd", appauthor=False)) / "sections"
+    return Path(user_cache_dir("bayeswd", appauthor=False)) / "results"
 
 
-def code_version(*packages) -> str:
-    """SHA-256 over the source files of the given packages (modules), so any edit invalidates."""
+def code_version(*packages, exclude: tuple[str, ...] = ()) -> str:
+    """SHA-256 over the source files of the given packages, so any edit invalidates; files whose
+    path relative to a package starts with one of ``exclude`` are left out."""
     digest = hashlib.sha256()
     for package in packages:
         root = Path(package.__file__).parent
         for path in sorted(root.rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode())
+            relative = path.relative_to(root).as_posix()
+            if relative.startswith(exclude):
+                continue
+            digest.update(relative.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -47,7 +53,7 @@ def _checksum(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-class SectionCache:
+class ResultsCache:
     def __init__(self, folder: Path | None, version: str, enabled: bool = True):
         self.folder = Path(folder) if folder is not None else default_cache_dir()
         self.version = version
@@ -72,8 +78,8 @@ class SectionCache:
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
 
-    def get(self, name: str, config: dict) -> Section | None:
-        """The cached Section, or None when there is none or it failed a check (then a warning)."""
+    def get(self, name: str, config: dict, results_type):
+        """The cached ``results_type`` instance, or None when there is none or it failed a check (then a warning)."""
         if not self.enabled:
             return None
         key = self.key(name, config)
@@ -88,25 +94,24 @@ class SectionCache:
             entry = json.loads(text)
             if not isinstance(entry, dict) or entry.get("format") != _FORMAT or entry.get("key") != key:
                 return self._reject(path, "it was written for another key or format")
-            if entry.get("sha256") != _checksum(entry.get("section")):
+            if entry.get("sha256") != _checksum(entry.get("results")):
                 return self._reject(path, "its content does not match its checksum (edited or truncated)")
-            section = Section.from_json(entry["section"])
+            if entry.get("analysis") != name:
+                return self._reject(path, f"it holds results of {entry.get('analysis')!r}, not {name!r}")
+            return results_type.from_json(entry["results"])
         except (ValueError, TypeError, KeyError) as err:
             return self._reject(path, f"it is malformed ({err})")
-        if section.name != name:
-            return self._reject(path, f"it holds section {section.name!r}, not {name!r}")
-        return section
 
     def _reject(self, path: Path, why: str) -> None:
         warnings.warn(f"cache entry {path.name} was not used: {why}; recomputing it", CacheWarning, stacklevel=3)
         return None
 
-    def put(self, name: str, config: dict, section: Section) -> None:
+    def put(self, name: str, config: dict, results) -> None:
         if not self.enabled:
             return
         key = self.key(name, config)
-        payload = section.to_json()
-        entry = {"format": _FORMAT, "key": key, "sha256": _checksum(payload), "section": payload}
+        payload = results.to_json()
+        entry = {"format": _FORMAT, "key": key, "analysis": name, "sha256": _checksum(payload), "results": payload}
         try:
             write_text_atomic(self._path(key), json.dumps(entry))
         except OSError as err:

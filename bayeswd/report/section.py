@@ -19,6 +19,7 @@ class Figure:
     name: str            # file stem: letters, digits, '_' and '-' only, so it cannot leave figures/
     caption: str
     png: bytes
+    svg: bytes = b""     # the same figure as SVG, written beside the PNG
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not _FIGURE_NAME.fullmatch(self.name):
@@ -27,6 +28,8 @@ class Figure:
             raise ValueError(f"figure {self.name!r} needs a text caption")
         if not isinstance(self.png, bytes) or not self.png.startswith(_PNG_MAGIC):
             raise ValueError(f"figure {self.name!r} is not PNG data")
+        if not isinstance(self.svg, bytes) or (self.svg and b"<svg" not in self.svg[:2000]):
+            raise ValueError(f"figure {self.name!r}: its SVG is not SVG data")
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,8 @@ class Section:
         out = asdict(self)
         out["numbers"] = to_plain(self.numbers)
         out["tables"] = [to_plain(asdict(t)) for t in self.tables]
-        out["figures"] = [{"name": f.name, "caption": f.caption, "png": base64.b64encode(f.png).decode()}
-                          for f in self.figures]
+        out["figures"] = [{"name": f.name, "caption": f.caption, "png": base64.b64encode(f.png).decode(),
+                           "svg": base64.b64encode(f.svg).decode()} for f in self.figures]
         return out
 
     @classmethod
@@ -72,8 +75,8 @@ class Section:
         if not isinstance(data["figures"], list) or not isinstance(data["tables"], list):
             raise ValueError("section figures and tables must be lists")
         try:
-            figures = [Figure(f["name"], f["caption"], base64.b64decode(f["png"], validate=True))
-                       for f in data["figures"]]
+            figures = [Figure(f["name"], f["caption"], base64.b64decode(f["png"], validate=True),
+                              base64.b64decode(f.get("svg", ""), validate=True)) for f in data["figures"]]
             tables = [Table(t["caption"], list(t["header"]), [list(r) for r in t["rows"]]) for t in data["tables"]]
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"malformed figure or table ({err})") from None

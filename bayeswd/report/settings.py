@@ -1,7 +1,7 @@
 """Typed, bounded settings for the analyses: every value is checked with its own name before any work.
 
-An analysis declares ``SETTINGS = {"wd": Real(3.0, low=0, high=1e4), ...}``; DEFAULTS is
-derived from it. A value of the wrong type, out of range, NaN or infinite is refused with
+An analysis declares ``SETTINGS = {"wd": Real(3.0, low=0, high=1e4), ...}``; its defaults
+are derived from it. A value of the wrong type, out of range, NaN or infinite is refused with
 a ``ValueError`` naming ``[analysis] key``, the value and the allowed range. Upper bounds
 are budgets: they keep one analysis within minutes and within memory on a laptop.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Count", "Real", "Flag", "Names", "SEED"]
+__all__ = ["Count", "Real", "Flag", "Names", "SEED", "defaults", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,21 @@ class Names:
 
 # Seeds: whatever every seeded generator here accepts. A limit, not a cost.
 SEED = Count(0, low=0, high=2**32 - 1, is_budget=False)
+
+
+def defaults(settings: dict) -> dict:
+    """The default value of every setting."""
+    return {key: spec.default for key, spec in settings.items()}
+
+
+def resolve(analysis, quick: bool, overrides: dict | None = None) -> dict:
+    """An analysis's settings: its defaults, then QUICK when quick, then the user's overrides,
+    each checked against its spec (type and range; the error names ``[analysis] key``)."""
+    params = defaults(analysis.SETTINGS)
+    if quick:
+        params.update(getattr(analysis, "QUICK", {}))
+    for key, value in (overrides or {}).items():
+        if key not in analysis.SETTINGS:
+            raise ValueError(f"[{analysis.NAME}] has no setting {key!r}; its settings are {sorted(analysis.SETTINGS)}")
+        params[key] = analysis.SETTINGS[key].check(value, f"[{analysis.NAME}] {key}")
+    return params
