@@ -60,8 +60,9 @@ def command(name: str, results: Results) -> str:
                                                                             if results.seed else "")
 
 
-def section(module, results: Results, answer: str, text: str, figures=(), tables=()) -> Section:
-    """The Section of ``module`` built from ``results``; its numbers are the Results themselves."""
+def section(module_name: str, results: Results, answer: str, text: str, figures=(), tables=()) -> Section:
+    """The Section of the analysis ``module_name`` built from ``results``; its numbers are the Results themselves."""
+    module = sys.modules[module_name]
     return Section(module.NAME, module.TITLE, module.QUESTION, answer, results.to_json(), text.strip(),
                    list(figures), list(tables), command(module.NAME, results))
 

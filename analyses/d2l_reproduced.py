@@ -216,7 +216,7 @@ def render(results: D2lResults):
     losses = Table(f"Every run, final epoch ({LOSS} without the penalty). λ and lr are the canonical values each "
                    f"framework's knobs map to.", ["run", "λ", "lr", "bias decayed", "init", f"train {LOSS}",
                                                   f"validation {LOSS}", f"validation {LOSS}, mean ± sd"], loss_rows)
-    return section(__import__(__name__), results, answer, text, [figure], [printed, losses])
+    return section(__name__, results, answer, text, [figure], [printed, losses])
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""Seed 002: multi-output weight decay — the hand-derived update, the compiled gradient and optax agree."""
+"""Multi-output weight decay (the notebook seed): the hand-derived update, the compiled gradient and optax agree."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
@@ -12,16 +13,17 @@ from bayeswd.conventions import from_framework
 from bayeswd.data import multioutput_data
 from bayeswd.engine import train
 
-from analyses._common import Context, Count, Real, defaults, Section, Table, command, fmt, png, script_main
+from bayeswd.analyses._common import LOSS, Context, Count, Real, Results, Table, draw, fmt, section, script_main
 
 NAME = "seed002_multioutput"
-TITLE = "6. Seed 002: multi-output, scratch vs framework"
+TITLE = "6. Several outputs: a hand-written update against the framework"
 QUESTION = "Do the notebook's hand-derived L2 update, bayeswd's compiled gradient and optax's decay take the same steps?"
 SETTINGS = {"lambd": Real(0.01, low=0, high=10, help="the notebook's weight decay (PyTorch spelling)"),
             "lr": Real(0.01, positive=True, high=1.0, help="the notebook's learning rate"),
             "epochs": Count(16, high=10**4, help="epochs (the notebook loop runs in Python)")}
-DEFAULTS = defaults(SETTINGS)
 QUICK = {}
+TYPICAL_SECONDS = {"quick": 5.0, "full": 5.0}
+AGREE = 1e-10  # float64 steps that agree to this are the same algorithm
 
 
 def notebook_update(X, Y, w, b, lambd, lr, epochs, batch):
@@ -50,7 +52,25 @@ def optax_update(X, Y, w, b, lambd, lr, epochs, batch):
     return np.asarray(params["w"]), np.asarray(params["b"])
 
 
-def run(ctx: Context) -> Section:
+@dataclass(frozen=True)
+class MultiOutputResults(Results):
+    differences: dict       # comparison → largest |Δ| in any weight or bias
+    lam_canonical: float
+    lr_canonical: float
+    batch: int
+    n_targets: int
+    n_features: int
+    n_train: int
+    n_val: int
+    epochs: np.ndarray
+    train_mse: np.ndarray
+    val_mse: np.ndarray
+
+
+Results = MultiOutputResults
+
+
+def compute(ctx: Context) -> MultiOutputResults:
     p = ctx.params
     data = multioutput_data(seed=ctx.seed)
     X, Y = data.X_train, data.y_train
@@ -63,32 +83,41 @@ def run(ctx: Context) -> Section:
     ours = train(data, lam, lr=lr, epochs=p["epochs"], batch_size=batch, shuffle=False, w0=w0, b0=b0,
                  decay_bias=decay_bias)
     w_ox, b_ox = optax_update(X, Y, w0, b0, p["lambd"], p["lr"], p["epochs"], batch)
-    diffs = {"compiled_vs_notebook_w": float(np.abs(ours.w - w_nb).max()),
-             "compiled_vs_notebook_b": float(np.abs(ours.b - b_nb).max()),
-             "optax_vs_notebook_w": float(np.abs(w_ox - w_nb).max()),
-             "optax_vs_notebook_b": float(np.abs(b_ox - b_nb).max())}
-    mse = ours.result["val_loss"].values * 2 / k   # Σ‖r‖²/(2n) → the notebook's mean(r²)
-    train_mse = ours.result["train_loss"].values * 2 / k
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.semilogy(ours.result.epoch, train_mse, label="train MSE")
-    ax.semilogy(ours.result.epoch, mse, label="validation MSE (10,000 rows)")
-    ax.set(title="Seed 002 model trained by bayeswd (PyTorch spelling)", xlabel="epoch", ylabel="mean(r²)")
-    ax.legend(fontsize=8)
-    figure = png(fig, "seed002_curves", "Multi-output linear regression with L2 decay: training and validation MSE.")
-    numbers = {"max_abs_differences": diffs, "lam_canonical": lam, "lr_canonical": lr,
-               "final_train_mse": float(train_mse[-1]), "final_val_mse": float(mse[-1])}
-    worst = max(diffs.values())
-    verdict = "Yes" if worst < 1e-10 else "No"
-    answer = (f"{verdict}: after {p['epochs']} epochs the three differ by at most {fmt(worst)} in any weight or bias "
-              f"(float64 machine precision is ~1e-16 relative).")
-    text = f"""
-The notebook (seed 002) trains a 6-input, 3-output linear model on 100 rows with the update `delta = 2(ŷ − y)/numel; w −= lr·(Xᵀdelta + λw)` and checks it against `torch.optim.SGD` with `weight_decay=λ` on the weight group. Its loss is the mean of r² over all n·k entries, so in bayeswd's canonical objective J = Σᵢ‖rᵢ‖²/(2n) + (λ/2)‖W‖²_F the same steps are λ = k·wd/2 = {fmt(lam)} at learning rate 2·lr/k = {fmt(lr)} (conventions module, PyTorch spelling with k = {k} outputs).
+    diffs = {"compiled vs notebook, weights": float(np.abs(ours.w - w_nb).max()),
+             "compiled vs notebook, biases": float(np.abs(ours.b - b_nb).max()),
+             "optax vs notebook, weights": float(np.abs(w_ox - w_nb).max()),
+             "optax vs notebook, biases": float(np.abs(b_ox - b_nb).max())}
+    return MultiOutputResults(**{**ctx.shared(), "has_truth": True}, differences=diffs, lam_canonical=lam,
+                              lr_canonical=lr, batch=batch, n_targets=k, n_features=X.shape[1], n_train=len(X),
+                              n_val=len(data.y_val), epochs=ours.result.epoch.values.astype(float),
+                              train_mse=ours.result["train_loss"].values * 2 / k,   # Σ‖r‖²/(2n) → mean r²
+                              val_mse=ours.result["val_loss"].values * 2 / k)
 
-Three implementations from the same start, in the notebook's batch order (batches of {batch}, no shuffling): the notebook's hand-derived update, bayeswd's trainer whose gradient is compiled from the PyMC model's log-posterior, and optax's `add_decayed_weights` chained before `sgd`. Largest differences: {fmt(diffs['compiled_vs_notebook_w'])} (compiled vs notebook) and {fmt(diffs['optax_vs_notebook_w'])} (optax vs notebook). As the notebook notes, evaluate with the loss, not the objective: the validation MSE here excludes the penalty. The data are regenerated with make_regression's recipe and a different random stream, so the MSE values differ from the notebook's printout.
+
+def render(r: MultiOutputResults):
+    s = r.settings
+    worst = max(r.differences.values())
+
+    def panels(ax):
+        from bayeswd import plot
+
+        plot.loss_curves(r.epochs, {f"train {LOSS}": (r.train_mse, {}),
+                                    f"validation {LOSS} ({r.n_val:,} rows)": (r.val_mse, {})}, ax, ylabel=LOSS,
+                         title="Trained by bayeswd in the PyTorch spelling")
+
+    figure = draw("multioutput_curves", f"Linear regression with {r.n_targets} outputs and L2 decay: training and "
+                                        f"validation {LOSS} per epoch.", panels, height=3.4)
+    answer = (f"{'Yes' if worst < AGREE else 'No'}: after {s['epochs']} epochs the three differ by at most "
+              f"{fmt(worst)} in any weight or bias ({'below' if worst < AGREE else 'above'} {AGREE:g}; float64 "
+              f"rounding is about 1e-16 relative).")
+    text = f"""
+The notebook trains a {r.n_features}-input, {r.n_targets}-output linear model on {r.n_train} rows *from scratch*, with the hand-derived update `delta = 2(ŷ − y)/numel; w −= lr·(Xᵀdelta + λw)`, and checks it against `torch.optim.SGD` with `weight_decay=λ` on the weight group. Its loss is the mean of r² over all n·k entries, so in bayeswd's objective J = Σᵢ‖rᵢ‖²/(2n) + (λ/2)‖W‖²_F (the Frobenius norm: the sum of squares of all entries) the same steps are λ = k·wd/2 = {fmt(r.lam_canonical)} at learning rate 2·lr/k = {fmt(r.lr_canonical)}, with k = {r.n_targets} outputs.
+
+Three implementations from the same start, in the notebook's batch order (batches of {r.batch}, no shuffling): the notebook's hand-derived update, bayeswd's trainer whose gradient is compiled from the PyMC model's log-posterior, and optax's `add_decayed_weights` chained before `sgd`. Largest differences: {fmt(r.differences['compiled vs notebook, weights'])} (compiled vs notebook) and {fmt(r.differences['optax vs notebook, weights'])} (optax vs notebook). As the notebook notes, evaluate with the loss, not the objective: the validation {LOSS} here excludes the penalty. The data are regenerated with scikit-learn's make_regression recipe from a different random stream, so the {LOSS} values differ from the notebook's printout.
 """
-    table = Table("Largest absolute differences after training.", ["comparison", "max |Δ|"],
-                  [[k_, v] for k_, v in diffs.items()])
-    return Section(NAME, TITLE, QUESTION, answer, numbers, text, [figure], [table], command(NAME, ctx))
+    table = Table("Largest absolute differences after training.", ["comparison", "largest |Δ|"],
+                  [[k_, v] for k_, v in r.differences.items()])
+    return section(__name__, r, answer, text, [figure], [table])
 
 
 if __name__ == "__main__":

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import arviz as az
-import matplotlib.pyplot as plt
 import numpy as np
+from scipy import stats
 
 import bayeswd
 from bayeswd.inference import full_bayes, posterior_predictive, sample_posterior
 
-from analyses._common import Context, Count, Flag, Names, Real, defaults, Section, Table, command, fmt, png, script_main
+from bayeswd.analyses._common import (LOSS, Context, Count, Flag, Names, Real, Results, Table, draw, fmt, pct,
+                                      section, script_main)
 
 NAME = "uncertainty"
 TITLE = "5. Uncertainty: predictive bands and sampler agreement"
@@ -20,8 +23,28 @@ SETTINGS = {"prior_sd": Real(0.01, positive=True, high=100, help="the Gaussian p
                                    help="NUTS back-ends to check, comma-separated"),
             "laplace_draws": Count(2000, low=100, high=50000, help="draws per chain for the Laplace posterior"),
             "laplace_nuts": Flag(True, help="also run NUTS on the Laplace posterior")}
-DEFAULTS = defaults(SETTINGS)
 QUICK = {"draws": 300, "nuts_samplers": "pymc", "laplace_draws": 300, "laplace_nuts": False}
+TYPICAL_SECONDS = {"quick": 25.0, "full": 60.0}
+# |z| bar for "agrees": a two-sided family-wise 1% error over the 200 weights (Bonferroni).
+FAMILY_ALPHA = 0.01
+
+
+@dataclass(frozen=True)
+class UncertaintyResults(Results):
+    prior_sd: float
+    num_inputs: int
+    n_val: int
+    samplers: list              # one dict per posterior: name, coverage_50/90, val_mse, max_rhat, min_ess_bulk, max_z
+    z_bar: float                # |z| below this = agreement at the family-wise error FAMILY_ALPHA
+    laplace_gibbs_rhat: float
+    laplace_nuts_rhat: float    # NaN when not run
+    laplace_max_z: float        # NaN when not run
+    pred_mean: np.ndarray       # exact posterior predictive on the validation rows
+    pred_sd: np.ndarray
+    y_val: np.ndarray
+
+
+Results = UncertaintyResults
 
 
 def _z_max(tree, exact_mean):
@@ -29,72 +52,86 @@ def _z_max(tree, exact_mean):
     return float(np.abs((mean - exact_mean) / np.asarray(az.mcse(tree, var_names=["w"])["w"])).max())
 
 
-def run(ctx: Context) -> Section:
+def compute(ctx: Context) -> UncertaintyResults:
     data, p = ctx.dataset, ctx.params
     X, y, sigma = data.X_train, data.y_train, ctx.noise_sd
     exact = bayeswd.gaussian_posterior(X, y, sigma, p["prior_sd"])
-    draws = p["draws"]
     trees = {"exact": sample_posterior(data, "gaussian", p["prior_sd"], noise_sd=sigma, sampler="exact",
-                                       draws=draws, seed=ctx.seed)}
+                                       draws=p["draws"], seed=ctx.seed)}
     for sampler in [s for s in p["nuts_samplers"].split(",") if s]:
-        trees[f"NUTS ({sampler}, SVD basis)"] = sample_posterior(data, "gaussian", p["prior_sd"], noise_sd=sigma,
-                                                                  sampler=sampler, draws=draws, tune=draws, seed=ctx.seed)
-    hier = full_bayes(data, draws=1000, tune=1000, seed=ctx.seed)  # two parameters: cheap at full size
-    rows, numbers = [], {"samplers": {}}
-    for name, tree in list(trees.items()) + [("full Bayes (σ, τ sampled)", hier)]:
+        trees[f"NUTS ({sampler})"] = sample_posterior(data, "gaussian", p["prior_sd"], noise_sd=sigma, sampler=sampler,
+                                                      draws=p["draws"], tune=p["draws"], seed=ctx.seed)
+    trees["full Bayes (σ, τ sampled)"] = full_bayes(data, draws=1000, tune=1000, seed=ctx.seed)  # 2 parameters
+    rows = []
+    for name, tree in trees.items():
         pred = posterior_predictive(tree, data.X_val, data.y_val, sigma, seed=ctx.seed)
-        z = _z_max(tree, exact.mean) if tree is not hier else float("nan")
-        entry = {"coverage_50": pred.coverage_50, "coverage_90": pred.coverage_90, "val_mse": pred.mse,
-                 "max_rhat": float(tree.attrs["max_rhat"]), "min_ess_bulk": float(tree.attrs["min_ess_bulk"]),
-                 "max_z_vs_exact": z}  # wall times vary run to run: they stay out of the numbers
-        numbers["samplers"][name] = entry
-        rows.append([name, *entry.values()])
-    # Laplace: NUTS in the SVD basis against the independent Gibbs sampler.
+        z = _z_max(tree, exact.mean) if not name.startswith("full") else float("nan")
+        rows.append({"name": name, "coverage_50": pred.coverage_50, "coverage_90": pred.coverage_90,
+                     "val_mse": pred.mse, "max_rhat": float(tree.attrs["max_rhat"]),
+                     "min_ess_bulk": float(tree.attrs["min_ess_bulk"]), "max_z": z})
     gibbs = sample_posterior(data, "laplace", p["prior_sd"], noise_sd=sigma, sampler="gibbs",
                              draws=4 * p["laplace_draws"], tune=1000, seed=ctx.seed)
-    numbers["laplace_rhat"] = {"gibbs": float(gibbs.attrs["max_rhat"])}
-    laplace_z = float("nan")
+    nuts_rhat = laplace_z = float("nan")
     if p["laplace_nuts"]:
         nuts = sample_posterior(data, "laplace", p["prior_sd"], noise_sd=sigma, sampler="nutpie",
                                 draws=p["laplace_draws"], tune=1000, seed=ctx.seed + 1)
         means = [np.asarray(t["posterior"]["w"].mean(("chain", "draw"))) for t in (gibbs, nuts)]
         errs = [np.asarray(az.mcse(t, var_names=["w"])["w"]) for t in (gibbs, nuts)]
         laplace_z = float(np.abs((means[0] - means[1]) / np.hypot(*errs)).max())
-        numbers["laplace_rhat"]["nuts"] = float(nuts.attrs["max_rhat"])
-    numbers["laplace_gibbs_vs_nuts_max_z"] = laplace_z
-
+        nuts_rhat = float(nuts.attrs["max_rhat"])
     pred = posterior_predictive(trees["exact"], data.X_val, data.y_val, sigma, seed=ctx.seed)
-    order = np.argsort(pred.mean)
-    fig, ax = plt.subplots(figsize=(10, 4))
-    xs = np.arange(len(order))
-    ax.fill_between(xs, pred.mean[order] - 1.6449 * pred.sd[order], pred.mean[order] + 1.6449 * pred.sd[order],
-                    color="tab:blue", alpha=0.2, label="90% predictive band")
-    ax.fill_between(xs, pred.mean[order] - 0.6745 * pred.sd[order], pred.mean[order] + 0.6745 * pred.sd[order],
-                    color="tab:blue", alpha=0.35, label="50% predictive band")
-    ax.plot(xs, pred.mean[order], color="tab:blue", lw=1, label="predictive mean")
-    ax.plot(xs, data.y_val[order], ".", color="k", ms=4, label="validation y")
-    ax.set(title=f"Exact posterior (prior sd {p['prior_sd']}): validation rows sorted by predicted mean",
-           xlabel="validation row (sorted)", ylabel="y")
-    ax.legend(fontsize=8, ncol=2)
-    figure = png(fig, "predictive_bands", "Posterior predictive 50% and 90% bands on the 100 validation rows.")
-    e = numbers["samplers"]["exact"]
-    nuts_z = [v["max_z_vs_exact"] for k, v in numbers["samplers"].items() if k.startswith("NUTS")]
-    agreement = (f"every NUTS back-end matches the exact posterior means within {fmt(max(nuts_z))} Monte-Carlo "
-                 f"standard errors" if nuts_z else "no NUTS back-end was run (nuts_samplers is empty)")
-    answer = (f"With prior sd {fmt(p['prior_sd'])}, the 50% and 90% predictive intervals cover "
-              f"{fmt(100 * e['coverage_50'])}% and {fmt(100 * e['coverage_90'])}% of the validation rows; {agreement}"
-              + (f", and Laplace NUTS matches Gibbs within {fmt(laplace_z)}." if p["laplace_nuts"] else "."))
-    laplace_text = (f"max |z| = {fmt(laplace_z)}." if p["laplace_nuts"] else
-                    "that comparison was not run here (laplace_nuts is off, as in a quick run).")
-    text = f"""
-The posterior predictive for a new row x is N(m·x + b̄, σ² + Var[x·w + b]). With only 20 rows in 200 dimensions the parameter part of that variance is large: the 180 null-space directions keep their prior variance τ², so a new x (which has a component there) inherits it. Coverage of nominal 50% and 90% intervals on the 100 validation rows is in the table; with 100 rows, coverage has a binomial standard error of about 5 percentage points.
+    return UncertaintyResults(**ctx.shared(), prior_sd=p["prior_sd"], num_inputs=data.num_inputs,
+                              n_val=len(data.y_val), samplers=rows,
+                              z_bar=float(stats.norm.isf(FAMILY_ALPHA / (2 * data.num_inputs))),
+                              laplace_gibbs_rhat=float(gibbs.attrs["max_rhat"]), laplace_nuts_rhat=nuts_rhat,
+                              laplace_max_z=laplace_z, pred_mean=pred.mean, pred_sd=pred.sd,
+                              y_val=np.asarray(data.y_val, dtype=float))
 
-Sampler agreement is checked against the exact conjugate posterior with tolerances from the Monte-Carlo standard error (max |mean − exact| / MCSE over all 200 weights). NUTS runs in the SVD basis of the centred design, where the likelihood is axis-aligned; on the raw parameterization with a diagonal mass matrix the same samplers fail their diagnostics without a single divergence (the test suite flags it; `benchmarks/sampling.py` measures it). The full-Bayes row samples σ and τ too, so its intervals are wider. For the Laplace prior there is no closed form; the NUTS posterior mean is compared with an independent Gibbs sampler (Bayesian lasso, Park & Casella): {laplace_text}
+
+def render(r: UncertaintyResults):
+    exact = r.samplers[0]
+    nuts = [row for row in r.samplers if row["name"].startswith("NUTS")]
+    se = np.sqrt(0.9 * 0.1 / r.n_val)   # binomial standard error of a 90% coverage on n_val rows
+
+    def panels(ax):
+        from bayeswd import plot
+
+        plot.predictive_bands(r.pred_mean, r.pred_sd, r.y_val, ax)
+        ax.set_title(f"Exact posterior, prior sd {fmt(r.prior_sd)}: validation rows")
+
+    figure = draw("predictive_bands", f"Posterior predictive 50% and 90% bands on the {r.n_val} validation rows, sorted "
+                                      f"by the predictive mean; dots are the observed values.", panels, height=3.8)
+    if nuts:
+        worst = max(row["max_z"] for row in nuts)
+        agree = worst <= r.z_bar
+        agreement = (f"every NUTS back-end {'matches' if agree else 'does NOT match'} the exact posterior means: the "
+                     f"largest |z| is {fmt(worst)} against the bar {fmt(r.z_bar)}")
+    else:
+        agreement = "no NUTS back-end was run (nuts_samplers is empty)"
+    if r.settings["laplace_nuts"]:
+        lap = r.laplace_max_z <= r.z_bar
+        laplace = (f"Laplace NUTS {'matches' if lap else 'does NOT match'} the Gibbs sampler: largest |z| "
+                   f"{fmt(r.laplace_max_z)} against the bar {fmt(r.z_bar)}.")
+    else:
+        laplace = "that comparison was not run here (laplace_nuts is off, as in a quick run)."
+    nuts_rhat = (f" (nutpie; largest R-hat {fmt(r.laplace_nuts_rhat, 4)})" if r.settings["laplace_nuts"] else "")
+    covered = abs(exact["coverage_90"] - 0.9) <= 2 * se
+    answer = (f"With prior sd {fmt(r.prior_sd)}, the exact posterior's 50% and 90% predictive intervals cover "
+              f"{pct(exact['coverage_50'])} and {pct(exact['coverage_90'])} of the {r.n_val} validation rows "
+              f"({'within' if covered else 'outside'} 2 binomial standard errors of 90%); {agreement}.")
+    text = f"""
+The posterior predictive for a new row x is N(m·x + b̄, σ² + Var[x·w + b]): the noise plus what the posterior is still unsure of. With {r.num_inputs} weights and few rows the second part is large: the null-space directions (section 4) keep their prior variance τ², and a new x has a component there. Coverage of nominal 50% and 90% intervals on the {r.n_val} validation rows is in the table; with {r.n_val} rows a 90% coverage has a binomial standard error of {pct(se, 2)}.
+
+**How the samplers are checked.** NUTS (the No-U-Turn Sampler, the adaptive Hamiltonian Monte Carlo method of PyMC, numpyro and nutpie) gives correlated draws, so three diagnostics come with it. **R-hat** compares the spread within and between the 4 chains; values near 1 (below about 1.01) mean they agree. **ESS** (effective sample size) is how many independent draws the correlated ones are worth. **MCSE** (Monte Carlo standard error) is the sd of a posterior mean estimated from the draws, about the posterior sd / √ESS. Each sampler's posterior means are compared with the exact conjugate posterior as z = (mean − exact)/MCSE; over {r.num_inputs} weights, |z| above {fmt(r.z_bar)} would happen by chance with probability {pct(FAMILY_ALPHA, 2)} (Bonferroni). NUTS runs in the SVD basis of the centred design, where the likelihood is axis-aligned; on the raw parameterization with a diagonal mass matrix the same samplers fail their diagnostics without a single divergence (`benchmarks/sampling.py` measures it). The full-Bayes row samples σ and τ too, so its intervals are wider.
+
+For the Laplace prior there is no closed form; the NUTS posterior mean{nuts_rhat} is compared with an independent Gibbs sampler (the Bayesian lasso of Park & Casella; largest R-hat {fmt(r.laplace_gibbs_rhat, 4)}): {laplace}
 """
-    table = Table("Calibration and agreement (z: max over 200 weights of |mean − exact| / MCSE).",
-                  ["posterior", "cover 50%", "cover 90%", "val MSE", "max R-hat", "min bulk ESS", "max z"],
-                  rows)
-    return Section(NAME, TITLE, QUESTION, answer, numbers, text, [figure], [table], command(NAME, ctx))
+    table = Table(f"Calibration and agreement (z: largest over the {r.num_inputs} weights of |mean − exact| / MCSE).",
+                  ["posterior", "covers 50%", "covers 90%", f"validation {LOSS}", "largest R-hat", "smallest bulk ESS",
+                   "largest |z|"],
+                  [[row["name"], row["coverage_50"], row["coverage_90"], row["val_mse"], row["max_rhat"],
+                    row["min_ess_bulk"], row["max_z"]] for row in r.samplers])
+    return section(__name__, r, answer, text, [figure], [table])
 
 
 if __name__ == "__main__":

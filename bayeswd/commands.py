@@ -300,6 +300,9 @@ class _progress:
         self.progress.update(self.task, advance=self.estimate(module))
 
     def __exit__(self, *exc):
+        if exc[0] is None:
+            self.progress.update(self.task, completed=self.progress.tasks[0].total,
+                                 description=f"{len(self.modules)} sections done", left="")
         return self.progress.__exit__(*exc)
 
 

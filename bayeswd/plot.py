@@ -97,7 +97,7 @@ def loss_vs_lambda(lams, curves: dict, ax=None, *, marks: dict | None = None, yl
             lo, hi = finite.min(), finite.max()
             ax.set_ylim(lo / 1.15, hi * 1.15)
     ax.set(xlabel="λ", ylabel=ylabel, title=title)
-    ax.legend(fontsize=8.5)
+    ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
     return ax
 
 
@@ -168,7 +168,7 @@ def nonzeros_vs_alpha(alphas, counts, ceiling: int, ax=None, *, mark=None, p: in
     """Non-zero lasso weights against α, with the n − 1 ceiling a p > n lasso can never exceed."""
     ax = _axes(ax)
     ax.semilogx(alphas, counts, "o-", ms=3, label="non-zero weights")
-    ax.axhline(ceiling, color="tab:red", ls="--", label=f"ceiling n − 1 = {ceiling}")
+    ax.axhline(ceiling, color="tab:red", ls="--", label=f"ceiling: rank of the centred rows = {ceiling}")
     if mark is not None:
         ax.axvline(mark, color="k", ls=":", lw=1, label=f"α of the prior = {mark:.3g}")
     ax.set(xlabel="α", ylabel="non-zero weights",

@@ -1,4 +1,4 @@
-"""Turn Sections into index.html (self-contained), report.md + figures/, and results.json."""
+"""Turn Sections into index.html (self-contained), report.md + figures/ (PNG and SVG), and results.json."""
 
 from __future__ import annotations
 
@@ -20,19 +20,21 @@ figcaption{font-size:.9em;color:#555}table{border-collapse:collapse;margin:.8em 
 td,th{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f2f2f7}td:first-child,th:first-child{text-align:left}
 code,pre{background:#f2f2f7;border-radius:4px;padding:.1em .35em;font-size:.9em}pre{padding:.6em;overflow-x:auto}
 nav{background:#f7f7fa;border:1px solid #e5e5ea;padding:.6em 1.2em;margin:1em 0}.meta{color:#555;font-size:.9em}
-details{margin:.6em 0}summary{cursor:pointer;color:#2f6fde}
+details{margin:.6em 0}summary{cursor:pointer;color:#2f6fde}dt{font-weight:600;margin-top:.5em}dd{margin-left:1.2em}
+.tablewrap{overflow-x:auto}@media (max-width:600px){main{padding:12px 10px 60px}body{font-size:15px}table{font-size:.8em}}
 """
 
 
 def _inline(text: str) -> str:
-    """`code` first (its contents stay literal), then **bold** in the rest."""
+    """`code` first (its contents stay literal), then **bold** and *italics* in the rest."""
     parts = re.split(r"(`[^`]+`)", text)
     out = []
     for part in parts:
         if part.startswith("`") and part.endswith("`") and len(part) > 1:
             out.append(f"<code>{html.escape(part[1:-1])}</code>")
         else:
-            out.append(re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", html.escape(part)))
+            bold = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", html.escape(part))
+            out.append(re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", bold))
     return "".join(out)
 
 
@@ -60,14 +62,48 @@ def _fmt(value) -> str:
 def _table_html(table: Table) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in table.header)
     rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in table.rows)
-    return f"<table><caption>{_inline(table.caption)}</caption><tr>{head}</tr>{rows}</table>"
+    return (f'<div class="tablewrap"><table><caption>{_inline(table.caption)}</caption><tr>{head}</tr>{rows}'
+            f"</table></div>")
+
+
+def _cell_md(text: str) -> str:
+    """A Markdown table cell: a literal '|' (as in ‖w‖ written |w|) would end the cell."""
+    return str(text).replace("|", "\\|")
 
 
 def _table_md(table: Table) -> str:
-    lines = [f"*{table.caption}*", "", "| " + " | ".join(map(str, table.header)) + " |",
+    lines = [f"*{table.caption}*", "", "| " + " | ".join(_cell_md(h) for h in table.header) + " |",
              "|" + "---|" * len(table.header)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in table.rows]
+    lines += ["| " + " | ".join(_cell_md(_fmt(v)) for v in row) + " |" for row in table.rows]
     return "\n".join(lines)
+
+
+# Every term the report uses before or without defining it in place.
+GLOSSARY = {
+    "scratch / concise": "d2l's two versions of each model: the penalty written out by hand, or a framework's "
+                         "built-in weight_decay knob.",
+    "λ (weight decay)": "the L2 penalty weight in J = Σr²/(2n) + (λ/2)‖w‖²; a Gaussian prior N(0, τ²) with "
+                        "λ = σ²/(nτ²).",
+    "α": "the L1 penalty weight in Σr²/(2n) + α‖w‖₁ (scikit-learn's Lasso); a Laplace prior of scale s with "
+         "α = σ²/(ns).",
+    "MSE": "mean squared error, the mean of r² over rows (and outputs). d2l's printed loss is half of it.",
+    "excess MSE": "the MSE on fresh inputs minus the noise variance σ², which no model can remove.",
+    "MAP": "maximum a posteriori: the single most probable weights, the minimizer of the penalized objective.",
+    "posterior mean": "the average of the weights over the posterior; for a Gaussian prior it equals the MAP.",
+    "row space / null space": "the directions spanned by the training rows, which gradients can move, and the "
+                              "directions orthogonal to all of them, which only the init and the decay affect.",
+    "NUTS": "the No-U-Turn Sampler, an adaptive Hamiltonian Monte Carlo method (PyMC, numpyro, nutpie).",
+    "Gibbs sampler": "draws each block of parameters from its conditional distribution in turn; used here as an "
+                     "independent check of NUTS for the Laplace prior.",
+    "R-hat": "compares within-chain and between-chain spread; near 1 (below about 1.01) when the chains agree.",
+    "ESS": "effective sample size: how many independent draws the correlated draws are worth.",
+    "MCSE": "Monte Carlo standard error: the sd of a posterior mean estimated from draws, about sd/√ESS.",
+    "FISTA": "a fast proximal-gradient method for the lasso; its soft-thresholding step gives exact zeros.",
+    "evidence": "the probability of the training targets under a prior, with the weights integrated out.",
+    "type-II maximum likelihood (empirical Bayes)": "choosing σ and τ (hence λ) to maximize the evidence.",
+    "full Bayes": "putting priors on σ and τ too and reporting the posterior of λ instead of one value.",
+    "BCE": "binary cross-entropy, −[y log p + (1 − y) log(1 − p)] averaged over rows.",
+}
 
 
 def _numbers_rows(numbers: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -75,6 +111,9 @@ def _numbers_rows(numbers: dict, prefix: str = "") -> list[tuple[str, str]]:
     for key, value in numbers.items():
         if isinstance(value, dict):
             rows += _numbers_rows(value, f"{prefix}{key}.")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                rows += _numbers_rows(item, f"{prefix}{key}[{i}].")
         elif isinstance(value, (list, tuple)) and len(value) > 8:
             continue  # long arrays live in results.json only
         else:
@@ -84,7 +123,7 @@ def _numbers_rows(numbers: dict, prefix: str = "") -> list[tuple[str, str]]:
 
 def write_html(sections: list[Section], meta: dict) -> str:
     toc = "".join(f'<li><a href="#{s.name}">{html.escape(s.title)}</a> — {html.escape(s.question)}</li>'
-                  for s in sections)
+                  for s in sections) + '<li><a href="#glossary">Glossary</a></li>'
     body = []
     for s in sections:
         parts = [f'<section id="{s.name}"><h2>{html.escape(s.title)}</h2>',
@@ -100,6 +139,8 @@ def write_html(sections: list[Section], meta: dict) -> str:
         parts.append(f"<details><summary>Every number in this section</summary><table>{rows}</table></details>")
         parts.append(f"<p class=\"meta\">Rerun: <code>{html.escape(s.command)}</code> · {s.seconds:.1f} s</p></section>")
         body.append("\n".join(parts))
+    glossary = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>" for term, text in GLOSSARY.items())
+    body.append(f'<section id="glossary"><h2>Glossary</h2><dl>{glossary}</dl></section>')
     header = (f"<h1>bayeswd report</h1><p class=\"meta\">Weight decay as a prior, measured. Data: "
               f"{html.escape(meta['data'])} · seed {meta['seed']} · {'quick' if meta['quick'] else 'full'} run · "
               f"device {html.escape(meta['device'])} · bayeswd {html.escape(meta['versions']['bayeswd'])} · "
@@ -121,6 +162,8 @@ def write_markdown(sections: list[Section], meta: dict) -> str:
         lines += [s.text.strip(), ""]
         lines += [_table_md(t) + "\n" for t in s.tables]
         lines += [f"Rerun: `{s.command}`"]
+    lines += ["", '<a id="glossary"></a>', "## Glossary", ""]
+    lines += [f"- **{term}**: {text}" for term, text in GLOSSARY.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -129,19 +172,21 @@ def results_json(sections: list[Section], meta: dict) -> str:
     payload = {"config": meta["config"], "seed": meta["seed"], "quick": meta["quick"], "data": meta["data"],
                "versions": meta["versions"], "device": meta["device"],
                "sections": {s.name: {"title": s.title, "question": s.question, "answer": s.answer,
-                                     "numbers": s.numbers, "tables": [t.rows for t in s.tables]} for s in sections},
+                                     "results": s.numbers, "tables": [t.rows for t in s.tables]} for s in sections},
                "timings": {"total_seconds": meta["total_seconds"], **{s.name: s.seconds for s in sections}},
                "cache": meta.get("cache", {})}
     return json.dumps(to_plain(payload), indent=2, sort_keys=True)
 
 
 def write_report(folder: Path, sections: list[Section], meta: dict) -> None:
-    """Write index.html, report.md, figures/*.png and results.json into ``folder`` (a staging folder)."""
+    """Write index.html, report.md, figures/*.png and *.svg, and results.json into ``folder`` (a staging folder)."""
     folder = Path(folder)
     (folder / "figures").mkdir(parents=True, exist_ok=True)
     for s in sections:
         for fig in s.figures:
             (folder / "figures" / f"{fig.name}.png").write_bytes(fig.png)
+            if fig.svg:
+                (folder / "figures" / f"{fig.name}.svg").write_bytes(fig.svg)
     (folder / "index.html").write_text(write_html(sections, meta), encoding="utf-8")
     (folder / "report.md").write_text(write_markdown(sections, meta), encoding="utf-8")
     (folder / "results.json").write_text(results_json(sections, meta), encoding="utf-8")
