@@ -18,7 +18,7 @@ import numpy as np
 from bayeswd import plot
 from bayeswd.report.context import Context
 from bayeswd.report.results import Results
-from bayeswd.report.section import Figure, Section, Table
+from bayeswd.report.section import Figure, Section, Table, to_plain
 from bayeswd.report.settings import SEED, Count, Flag, Names, Real, defaults, resolve
 
 __all__ = ["Context", "Results", "Section", "Table", "Count", "Flag", "Names", "Real", "defaults", "draw",
@@ -60,10 +60,18 @@ def command(name: str, results: Results) -> str:
                                                                             if results.seed else "")
 
 
-def section(module_name: str, results: Results, answer: str, text: str, figures=(), tables=()) -> Section:
-    """The Section of the analysis ``module_name`` built from ``results``; its numbers are the Results themselves."""
+def section(module_name: str, results: Results, answer: str, text: str, figures=(), tables=(),
+            derived: dict | None = None) -> Section:
+    """The Section of the analysis ``module_name`` built from ``results``.
+
+    Its numbers are the Results themselves plus ``derived``: the quantities the prose computes
+    from them (ratios, differences), so results.json holds every number the report quotes.
+    """
     module = sys.modules[module_name]
-    return Section(module.NAME, module.TITLE, module.QUESTION, answer, results.to_json(), text.strip(),
+    numbers = results.to_json()
+    if derived:
+        numbers["derived"] = to_plain(derived)
+    return Section(module.NAME, module.TITLE, module.QUESTION, answer, numbers, text.strip(),
                    list(figures), list(tables), command(module.NAME, results))
 
 

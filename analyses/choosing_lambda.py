@@ -169,7 +169,7 @@ def render(r: ChoosingResults):
 Over the whole grid the closed-form validation {LOSS} ranges from {fmt(float(np.min(r.ridge_val_mse)))} to {fmt(float(np.max(r.ridge_val_mse)))}; the minimum-norm solution (λ → 0) scores {fmt(r.min_norm_val_mse)}. Section 4 shows that the initialization moves it much further.
 """
     table = Table(f"Validation {LOSS} of the closed form at each chosen λ.", ["method", "λ", f"validation {LOSS}"], rows)
-    return section(__name__, r, answer, text, [figure], [table])
+    return section(__name__, r, answer, text, [figure], [table], {"validation_spread": spread})
 
 
 if __name__ == "__main__":

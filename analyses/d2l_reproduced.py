@@ -56,6 +56,7 @@ class D2lResults(Results):
     num_inputs: int
     rank: int
     curves: dict          # config → {"epoch", "train_0", "val_0", "train_wd", "val_wd"} (MSE, first repeat)
+    recipe: dict          # the data's true bias, weight (when all equal) and noise sd; empty when unknown
 
 
 Results = D2lResults
@@ -124,7 +125,10 @@ def compute(ctx: Context) -> D2lResults:
                        "train_wd": _mse(res.train_loss.isel(lam=1)).tolist(),
                        "val_wd": _mse(res.val_loss.isel(lam=1)).tolist()}
     steps = p["en_epochs"] * -(-data.n_train // CONFIGS["en"]["batch_size"])
-    return D2lResults(**ctx.shared(), rows=rows, repeats_redraw_data=ctx.redraw is not None, steps_en=steps,
+    recipe = {}
+    if ctx.has_truth and np.ptp(data.w_true) == 0:
+        recipe = {"b": float(data.b_true), "w": float(data.w_true[0]), "noise": float(data.noise)}
+    return D2lResults(**ctx.shared(), recipe=recipe, rows=rows, repeats_redraw_data=ctx.redraw is not None, steps_en=steps,
                       num_inputs=data.num_inputs, rank=int(np.linalg.matrix_rank(data.X_train)), curves=curves)
 
 
@@ -196,17 +200,37 @@ def render(results: D2lResults):
               f"{_pm(en0, 'val_mse')} to {_pm(enw, 'val_mse')}; with init sd {CONFIGS['zh']['init_sd']:g} (Chinese "
               f"edition) from {_pm(zh0, 'val_mse')} to {_pm(zhw, 'val_mse')}. The English editions' printed "
               f"'L2 norm of w' is ‖w‖²/2 ({_pm(en0, 'l2_penalty', 4)} at λ = 0); the Chinese edition prints ‖w‖.")
+    if results.recipe:
+        rc = results.recipe
+        recipe_text = (f"The book's data are one random draw and ours are others: the same recipe (y = {fmt(rc['b'])} + "
+                       f"Σ {fmt(rc['w'])}·xᵢ + noise of sd {fmt(rc['noise'])}, x ~ N(0, I)) but not the same numbers, "
+                       f"so a single run cannot match the book digit for digit.")
+    else:
+        recipe_text = "These are your data, not the book's, so the book's numbers are shown only for orientation."
+    null_dims = p - results.rank
+
+    def near(value, reference):
+        return "close to" if 0.5 < value / reference < 2 else "unlike"
+
+    alike = near(torch_w["mean"]["l2_penalty"], en0["mean"]["l2_penalty"]) == "close to"
+    forum = (f"The concise `weight_decay={wd:g}` run prints {_pm(torch_w, 'l2_penalty', 4)} against the scratch λ = 0 "
+             f"run's {_pm(en0, 'l2_penalty', 4)}" + (": that is why the forum saw the two print about the same \"norm\"."
+                                                      if alike else ".") +
+             f" Decay shrank the larger start by (1 − ηλ)^(2T) = {fmt(decay_sq)} in ‖w‖².")
+    derived = {"init_half_sq": init_half_sq, "torch_init_half_sq": torch_half_sq,
+               "torch_over_scratch_init": torch_half_sq / init_half_sq, "decay_factor_sq": decay_sq,
+               "null_dims": null_dims}
     book_note = ("" if book_matches else
                  f" The book's numbers were printed for wd = {BOOK_WD:g}; with wd = {wd:g} only its wd = 0 rows "
                  f"compare.")
     text = f"""
 **What "scratch" and "concise" mean.** d2l trains each model twice: *from scratch*, with the penalty written out by hand, and *concisely*, with a framework's built-in `weight_decay` knob. The scratch runs minimize J = Σr²/(2n) + (λ/2)‖w‖² by minibatch SGD (stochastic gradient descent on batches of 5 rows, reshuffled every epoch). d2l's loss Σr²/(2n) is half the mean squared error; this report shows the **{LOSS}** (mean of r² over rows) everywhere.
 
-**What the book printed, and what these runs print.** The book's data are one random draw and ours are others: the same recipe (y = 0.05 + Σ 0.01·xᵢ + noise of sd 0.01, x ~ N(0, I)) but not the same numbers, so a single run cannot match the book digit for digit. The table compares the book with the mean ± sd of each run over {n_rep} {over}.{book_note} The English editions print `l2_penalty(w)` = ‖w‖²/2, half the **squared** norm; the Chinese edition prints `torch.norm(w)` = ‖w‖. At λ = 0 the English scratch run prints {_pm(en0, 'l2_penalty', 4)}, close to the initialization's own p·0.01²/2 = {fmt(init_half_sq)}: {results.steps_en} SGD steps barely move the {p - results.rank} directions the {results.rank} independent training rows cannot see (section 4).
+**What the book printed, and what these runs print.** {recipe_text} The table compares the book with the mean ± sd of each run over {n_rep} {over}.{book_note} The English editions print `l2_penalty(w)` = ‖w‖²/2, half the **squared** norm; the Chinese edition prints `torch.norm(w)` = ‖w‖. At λ = 0 the English scratch run prints {_pm(en0, 'l2_penalty', 4)}, {near(en0['mean']['l2_penalty'], init_half_sq)} the initialization's own p·0.01²/2 = {fmt(init_half_sq)}: {results.steps_en} SGD steps barely move the {null_dims} directions the {results.rank} independent training rows cannot see (section 4).
 
 **The concise runs** are the same minimizer in other spellings: PyTorch's `MSELoss` has no ½, so `weight_decay={wd:g}` means λ = {fmt(torch_w['lam'])} at twice the learning rate; TensorFlow's `l2(wd)` and its mean of r² are both doubled, so λ = wd at twice the rate; MXNet and the JAX revision match the scratch objective; the printed JAX chapter also decays the bias.
 
-**The PyTorch init that does nothing.** d2l's PyTorch concise code calls `weight.data.normal_(0, 0.01)` on a `LazyLinear`, whose weight does not exist yet: the call does nothing and PyTorch's default U(±1/√p) init stays, with E‖w₀‖²/2 = p·(1/(3p))/2 = {fmt(torch_half_sq)}, {fmt(torch_half_sq / init_half_sq)} times the scratch init's {fmt(init_half_sq)}. That is why the forum saw the concise `weight_decay={wd:g}` run print a "norm" like the scratch λ = 0 run's ({_pm(torch_w, 'l2_penalty', 4)} against {_pm(en0, 'l2_penalty', 4)}): decay shrank a larger start by (1 − ηλ)^(2T) = {fmt(decay_sq)} in ‖w‖². Without decay the concise run prints {_pm(torch_0, 'l2_penalty', 4)}.
+**The PyTorch init that does nothing.** d2l's PyTorch concise code calls `weight.data.normal_(0, 0.01)` on a `LazyLinear`, whose weight does not exist yet: the call does nothing and PyTorch's default U(±1/√p) init stays, with E‖w₀‖²/2 = p·(1/(3p))/2 = {fmt(torch_half_sq)}, {fmt(torch_half_sq / init_half_sq)} times the scratch init's {fmt(init_half_sq)}. {forum} Without decay the concise run prints {_pm(torch_0, 'l2_penalty', 4)}.
 
 **Init sd 1 (the Chinese edition).** The λ = 0 run cannot forget its init: validation {LOSS} {_pm(zh0, 'val_mse')}; λ = {wd:g} brings it to {_pm(zhw, 'val_mse')}.
 """
@@ -216,7 +240,7 @@ def render(results: D2lResults):
     losses = Table(f"Every run, final epoch ({LOSS} without the penalty). λ and lr are the canonical values each "
                    f"framework's knobs map to.", ["run", "λ", "lr", "bias decayed", "init", f"train {LOSS}",
                                                   f"validation {LOSS}", f"validation {LOSS}, mean ± sd"], loss_rows)
-    return section(__name__, results, answer, text, [figure], [printed, losses])
+    return section(__name__, results, answer, text, [figure], [printed, losses], derived)
 
 
 if __name__ == "__main__":

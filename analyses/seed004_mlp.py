@@ -166,7 +166,9 @@ The blog fits a {r.dim}→{r.dim // 2}→1 sigmoid network (one hidden layer of 
     rows.append(["constant prediction (training label frequency)", None, r.constant_bce, None, None])
     table = Table(f"Average over the last {TAIL:.0%} of epochs.", ["variant", "train BCE", "test BCE",
                                                                   "best test BCE", "test BCE change per epoch"], rows)
-    return section(__name__, r, answer, text, [figure], [table])
+    return section(__name__, r, answer, text, [figure], [table],
+                   {"hidden_units": r.dim // 2, "decay_per_step": s["lr"] * s["wd"],
+                    "decay_per_step_stable": s["stable_lr"] * s["wd"]})
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def render(r: SubspaceResults):
                   f"centring); without known true weights the error split cannot be computed, but the init's part in "
                   f"the other {null_dims} directions shrinks by (1 − ηλ)^T = {fmt(r.null_factor_no_truth)} in the "
                   f"English-edition run at λ = {wd:g}.")
-        return section(__name__, r, answer, "")
+        return section(__name__, r, answer, "", derived={"null_dims": null_dims})
     en0, enw, zh0, zhw = (r.runs[k] for k in ("en_0", "en_wd", "zh_0", "zh_wd"))
     law = {row["label"]: row for row in r.init_law}
     first, torch, last = law[INITS[0][2]], law[INITS[2][2]], law[INITS[3][2]]
@@ -148,7 +148,7 @@ def render(r: SubspaceResults):
                       ["init", "formula", "Monte Carlo", "standard error", "× zero init"],
                       [[row["label"], row["formula"], row["monte_carlo"], row["mc_se"], row["ratio_to_min_norm"]]
                        for row in r.init_law])
-    return section(__name__, r, answer, text, [figure], [table, law_table])
+    return section(__name__, r, answer, text, [figure], [table, law_table], {"null_dims": null_dims})
 
 
 if __name__ == "__main__":

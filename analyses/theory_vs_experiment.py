@@ -82,6 +82,8 @@ def render(r: TheoryResults):
     def panels(axes):
         from bayeswd import plot
 
+        axes = axes if isinstance(axes, list) else [axes]
+
         plot.double_descent(r.grid, {"minimum-norm, asymptotic": r.theory_min_norm,
                                      "optimal ridge, asymptotic": r.theory_optimal},
                             {f"minimum-norm, Monte Carlo n = {s['n']}": ([v["gamma"] for v in r.mc],
@@ -120,7 +122,8 @@ Gradient flow is gradient descent with infinitesimal steps; stopped at time t it
     table = Table(f"Monte Carlo vs theory ({EXCESS}).", ["γ", "minimum-norm, Monte Carlo", "theory",
                                                           "optimal ridge, Monte Carlo", "theory"],
                   [[v["gamma"], v["min_norm"], v["min_norm_theory"], v["optimal"], v["optimal_theory"]] for v in r.mc])
-    return section(__name__, r, answer, text, [figure], [table])
+    return section(__name__, r, answer, text, [figure], [table],
+                   {"d2l_min_norm": at_d2l["min_norm"], "d2l_optimal": at_d2l["optimal"], "relative_difference": lam_matters})
 
 
 if __name__ == "__main__":

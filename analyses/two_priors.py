@@ -174,7 +174,7 @@ A Gaussian prior N(0, τ²) is L2 decay with λ = σ²/(nτ²); a Laplace prior 
             [f"SGD, proximal, {r.settings['l1_epochs']} epochs", runs["proximal"]["zeros"], runs["proximal"]["objective"]]]
     table = Table(f"Exact zeros among the {r.num_inputs} weights, and each estimate's lasso objective.",
                   ["estimate", "exact zeros", "objective"], rows)
-    return section(__name__, r, answer, text, figures, [table])
+    return section(__name__, r, answer, text, figures, [table], {"exact_zeros": zeros})
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import analyses
+from bayeswd import analyses
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,13 +22,14 @@ from conftest import previous_report
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import analyses
+from bayeswd import analyses
 import bayeswd
-from analyses._settings import Count, Real
+from bayeswd.report.settings import Count, Real
 from bayeswd.cli import main
 from bayeswd.engine import train
 from bayeswd.exceptions import BudgetError, ConvergenceWarning, TrainingDiverged
-from bayeswd.report.cache import CacheWarning, SectionCache
+from bayeswd.report.cache import CacheWarning, ResultsCache
+from bayeswd.report.results import Results
 from bayeswd.report.output import MANIFEST, atomic_directory
 from bayeswd.report.section import Figure, Section
 
@@ -314,35 +315,40 @@ def _png():
 
 
 def test_6_an_edited_cache_entry_is_recomputed(tmp_path):
-    cache = SectionCache(tmp_path, "v1")
-    cache.put("x", {"k": 1}, Section("x", "X", "Q?", "The answer is 1.", {"a": 1.0}))
+    cache = ResultsCache(tmp_path, "v1")
+    cache.put("x", {"k": 1}, Results({"answer": 1}, 0, True, "d2l", True))
     path = tmp_path / f"{cache.key('x', {'k': 1})}.json"
-    path.write_text(path.read_text().replace("The answer is 1.", "The answer is 42."))
+    path.write_text(path.read_text().replace('"answer": 1', '"answer": 42'))
     with pytest.warns(CacheWarning, match="checksum"):
-        assert cache.get("x", {"k": 1}) is None
+        assert cache.get("x", {"k": 1}, Results) is None
 
 
-def test_6_figure_names_cannot_leave_the_figures_folder(tmp_path):
+def test_6_figure_names_cannot_leave_the_figures_folder():
     with pytest.raises(ValueError, match="figure name"):
         Figure("../../x", "caption", _png())
-    cache = SectionCache(tmp_path, "v1")
-    cache.put("x", {"k": 1}, Section("x", "X", "Q?", "A.", {}, figures=[Figure("fine", "c", _png())]))
+
+
+def test_6_a_malformed_results_entry_is_refused_even_with_a_matching_checksum(tmp_path):
+    cache = ResultsCache(tmp_path, "v1")
+    cache.put("x", {"k": 1}, Results({}, 0, True, "d2l", True))
     path = tmp_path / f"{cache.key('x', {'k': 1})}.json"
     entry = json.loads(path.read_text())
-    entry["section"]["figures"][0]["name"] = "../../x"
+    entry["results"]["unexpected"] = 1
     from bayeswd.report.cache import _checksum
 
-    entry["sha256"] = _checksum(entry["section"])  # even with a matching checksum the name is refused
+    entry["sha256"] = _checksum(entry["results"])
     path.write_text(json.dumps(entry))
-    with pytest.warns(CacheWarning, match="figure name"):
-        assert cache.get("x", {"k": 1}) is None
+    with pytest.warns(CacheWarning, match="malformed"):
+        assert cache.get("x", {"k": 1}, Results) is None
 
 
-def test_6_a_well_formed_entry_for_another_section_is_refused(tmp_path):
-    cache = SectionCache(tmp_path, "v1")
-    cache.put("x", {"k": 1}, Section("y", "Y", "Q?", "A.", {}))
-    with pytest.warns(CacheWarning, match="holds section 'y'"):
-        assert cache.get("x", {"k": 1}) is None
+def test_6_a_well_formed_entry_for_another_analysis_is_refused(tmp_path):
+    cache = ResultsCache(tmp_path, "v1")
+    cache.put("y", {"k": 1}, Results({}, 0, True, "d2l", True))
+    path_y = tmp_path / f"{cache.key('y', {'k': 1})}.json"
+    path_y.rename(tmp_path / f"{cache.key('x', {'k': 1})}.json")
+    with pytest.warns(CacheWarning, match="another key|results of 'y'"):
+        assert cache.get("x", {"k": 1}, Results) is None
 
 
 # 8. Silent non-convergence is gone ----------------------------------------------------------------------

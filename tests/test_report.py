@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from conftest import previous_report
 
-import analyses
+from bayeswd import analyses
 from bayeswd.cli import main
-from bayeswd.report.cache import CacheWarning, SectionCache
+from bayeswd.report.cache import CacheWarning, ResultsCache
+from bayeswd.report.results import Results
 from bayeswd.report.output import atomic_directory
 from bayeswd.report.section import Section
 
@@ -49,9 +50,9 @@ def test_every_analysis_has_a_complete_section(quick_report, name):
     results = json.loads((quick_report / "results.json").read_text())
     section = results["sections"][name]
     assert section["answer"] and section["question"].endswith("?")
-    assert section["numbers"]
+    assert section["results"]
     module = analyses.load(name)
-    assert set(module.QUICK) <= set(module.DEFAULTS)
+    assert set(module.QUICK) <= set(module.SETTINGS)
     # every figure was written as a real PNG
     md = (quick_report / "report.md").read_text()
     for figure in re.findall(r"\(figures/([\w-]+)\.png\)", md):
@@ -74,14 +75,36 @@ def test_warm_cache_reuses_sections(tmp_path, monkeypatch):
 
 
 def test_corrupt_cache_entry_is_recomputed(tmp_path):
-    cache = SectionCache(tmp_path, "v1")
-    section = Section("x", "X", "Q?", "A.", {"a": 1.0})
-    cache.put("x", {"k": 1}, section)
-    assert cache.get("x", {"k": 1}) == section
+    cache = ResultsCache(tmp_path, "v1")
+    results = Results({"a": 1}, 0, True, "d2l", True)
+    cache.put("x", {"k": 1}, results)
+    assert cache.get("x", {"k": 1}, Results) == results
     (tmp_path / f"{cache.key('x', {'k': 1})}.json").write_text("{not json")
     with pytest.warns(CacheWarning, match="malformed"):
-        assert cache.get("x", {"k": 1}) is None
-    assert SectionCache(tmp_path, "v2").get("x", {"k": 1}) is None  # new code version: a miss
+        assert cache.get("x", {"k": 1}, Results) is None
+    assert ResultsCache(tmp_path, "v2").get("x", {"k": 1}, Results) is None  # new code version: a miss
+
+
+def test_editing_prose_reuses_the_cached_results():
+    """The cache key covers the computing code only: a render function's text is not part of it."""
+    import types
+
+    from bayeswd.commands import compute_version
+
+    source = "NAME = 'x'\nTITLE = 'T'\ndef compute(ctx):\n    return 1\ndef render(r):\n    return '{}'\n"
+
+    def version(render_text, compute_value=1):
+        module = types.ModuleType("x")
+        module.__file__ = "x.py"
+        code = source.format(render_text).replace("return 1", f"return {compute_value}")
+        import linecache
+
+        linecache.cache["x.py"] = (len(code), None, code.splitlines(True), "x.py")
+        exec(compile(code, "x.py", "exec"), module.__dict__)
+        return compute_version(module)
+
+    assert version("old prose") == version("new prose")
+    assert version("old prose") != version("old prose", compute_value=2)
 
 
 def test_html_is_self_contained(quick_report):
@@ -91,6 +114,8 @@ def test_html_is_self_contained(quick_report):
     assert "src=\"http" not in page and "href=\"http" not in page
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == len(list((quick_report / "figures").glob("*.png")))
+    assert len(list((quick_report / "figures").glob("*.svg"))) == len(images)  # every figure also as SVG
+    assert 'id="glossary"' in page
     assert all(base64.b64decode(img)[:4] == b"\x89PNG" for img in images)
 
 

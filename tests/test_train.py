@@ -77,7 +77,7 @@ def test_decoupled_equals_coupled_for_sgd_but_not_adam(d2l):
 
 def test_seed_002_three_ways_agree():
     """The notebook's hand update, the PyTensor gradient and optax's built-in decay (seed 002)."""
-    from analyses.seed002_multioutput import notebook_update, optax_update
+    from bayeswd.analyses.seed002_multioutput import notebook_update, optax_update
 
     data = multioutput_data()
     X, Y = data.X_train, data.y_train
