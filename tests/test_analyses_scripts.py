@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_scripts_expose_the_report_function():
     for module in analyses.all_modules():
-        assert callable(module.run) and module.NAME in analyses.MODULES
+        assert callable(module.compute) and callable(module.render) and module.NAME in analyses.MODULES
         assert (ROOT / "analyses" / f"{module.NAME}.py").exists()
 
 
