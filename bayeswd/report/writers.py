@@ -20,7 +20,7 @@ figcaption{font-size:.9em;color:#555}table{border-collapse:collapse;margin:.8em 
 td,th{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f2f2f7}td:first-child,th:first-child{text-align:left}
 code,pre{background:#f2f2f7;border-radius:4px;padding:.1em .35em;font-size:.9em}pre{padding:.6em;overflow-x:auto}
 nav{background:#f7f7fa;border:1px solid #e5e5ea;padding:.6em 1.2em;margin:1em 0}.meta{color:#555;font-size:.9em}
-details{margin:.6em 0}summary{cursor:pointer;color:#2f6fde}dt{font-weight:600;margin-top:.5em}dd{margin-left:1.2em}
+ul.toc{list-style:none;padding-left:.4em}ul.toc li{margin:.25em 0}details{margin:.6em 0}summary{cursor:pointer;color:#2f6fde}dt{font-weight:600;margin-top:.5em}dd{margin-left:1.2em}
 .tablewrap{overflow-x:auto}@media (max-width:600px){main{padding:12px 10px 60px}body{font-size:15px}table{font-size:.8em}}
 """
 
@@ -147,14 +147,14 @@ def write_html(sections: list[Section], meta: dict) -> str:
               f"{meta['total_seconds']:.0f} s</p>")
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>bayeswd report</title>"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{_CSS}</style></head>"
-            f"<body><main>{header}<nav><strong>Contents</strong><ol>{toc}</ol></nav>{''.join(body)}</main></body></html>")
+            f"<body><main>{header}<nav><strong>Contents</strong><ul class=\"toc\">{toc}</ul></nav>{''.join(body)}</main></body></html>")
 
 
 def write_markdown(sections: list[Section], meta: dict) -> str:
     lines = ["# bayeswd report", "",
              f"Data: {meta['data']} · seed {meta['seed']} · {'quick' if meta['quick'] else 'full'} run · "
              f"device {meta['device']} · bayeswd {meta['versions']['bayeswd']}", "", "## Contents", ""]
-    lines += [f"{i}. [{s.title}](#{s.name}) — {s.question}" for i, s in enumerate(sections, 1)]
+    lines += [f"- [{s.title}](#{s.name}) — {s.question}" for s in sections] + ["- [Glossary](#glossary)"]
     for s in sections:
         lines += ["", f'<a id="{s.name}"></a>', f"## {s.title}", "", f"*{s.question}*", "", f"> {s.answer}", ""]
         for fig in s.figures:
