@@ -85,8 +85,10 @@ def _one_repeat(data, wd, epochs, seed, rng):
             finals = [train(data, lam_, w0=rng.standard_normal(data.num_inputs), b0=rng.standard_normal(),
                             **kwargs).result.isel(epoch=-1) for lam_ in (lam0, lam)]
         else:  # both wd values in one sweep: same start, same minibatches, one compiled program
-            # PyTorch's LazyLinear: weight.data.normal_ acts on a not-yet-created tensor, a no-op
-            kwargs.update(init="torch") if init == "torch" else kwargs.update(init_sd=settings["init_sd"])
+            if init == "torch":  # LazyLinear: weight.data.normal_ acts on a not-yet-created tensor, a no-op
+                kwargs["init"] = "torch"
+            else:
+                kwargs["init_sd"] = settings["init_sd"]
             sweep = train(data, [lam0, lam], **kwargs).result.isel(epoch=-1)
             finals = [sweep.isel(lam=i) for i in range(2)]
         for tag, lam_, h in zip(("0", "wd"), (lam0, lam), finals):

@@ -7,6 +7,8 @@ estimate and posterior samples, all in the canonical convention
     J(w, b) = (1/2n) Σᵢ (xᵢ·w + b − yᵢ)² + (λ/2) ‖w‖²    (bias not penalized).
 """
 
+from pathlib import Path as _Path
+
 from bayeswd import _jax_setup  # noqa: F401  (x64 before anything else touches JAX)
 from bayeswd.conventions import bayes_optimal_lam, lam_from_prior, prior_sd_from_lam
 from bayeswd.data import Dataset, d2l_data, load
@@ -32,7 +34,7 @@ __all__ = [
 
 # A source checkout keeps the analyses in ../analyses; the wheel installs them as bayeswd/analyses
 # (hatch's ``sources`` mapping). Let ``bayeswd.analyses`` resolve in both; nothing is imported here.
-_CHECKOUT = __import__("pathlib").Path(__file__).resolve().parent.parent
+_CHECKOUT = _Path(__file__).resolve().parent.parent
 if not (_CHECKOUT / "bayeswd" / "analyses").exists() and (_CHECKOUT / "analyses" / "__init__.py").is_file() \
         and (_CHECKOUT / "pyproject.toml").is_file():
     __path__.append(str(_CHECKOUT))

@@ -9,6 +9,7 @@ the other way round.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import inspect
 import json
@@ -87,10 +88,16 @@ def _redraw_d2l(seed: int):
     return bayeswd.d2l_data(seed=seed)
 
 
+@functools.cache
+def _library_version() -> str:
+    """The library's computing code, hashed once per process (every analysis's key includes it)."""
+    return code_version(bayeswd, exclude=_PRESENTATION)
+
+
 def compute_version(module) -> str:
     """What the cached Results of ``module`` depend on: the library's computing code and the
     module's source without its ``render`` functions (prose and figures)."""
-    digest = hashlib.sha256(code_version(bayeswd, exclude=_PRESENTATION).encode())
+    digest = hashlib.sha256(_library_version().encode())
     tree = ast.parse(inspect.getsource(module))
     tree.body = [node for node in tree.body if not (isinstance(node, ast.FunctionDef)
                                                     and node.name.lstrip("_").startswith("render"))
