@@ -23,8 +23,9 @@ SETTINGS = {"wd": Real(3.0, low=0, high=50, help="the decay compared with λ = 0
             "zh_epochs": Count(100, high=10**5, help="epochs of the Chinese-edition runs")}
 QUICK = {"mc_seeds": 40, "zh_epochs": 20}
 TYPICAL_SECONDS = {"quick": 10.0, "full": 15.0}
-INITS = (("normal", 0.01, "N(0, 0.01²), English edition"), ("normal", 0.1, "N(0, 0.1²)"),
-         ("torch", 0.0, "U(±1/√p), PyTorch default"), ("normal", 1.0, "N(0, 1), Chinese edition"))
+# (kind, sd, label, axis tick)
+INITS = (("normal", 0.01, "N(0, 0.01²), English edition", "N(0, 0.01²)"), ("normal", 0.1, "N(0, 0.1²)", "N(0, 0.1²)"),
+         ("torch", 0.0, "U(±1/√p), PyTorch default", "U(±1/√p)"), ("normal", 1.0, "N(0, 1), Chinese edition", "N(0, 1)"))
 CONFIGS = {"en": dict(init_sd=0.01, lr=0.01, epochs=10), "zh": dict(init_sd=1.0, lr=0.003)}
 
 
@@ -69,14 +70,14 @@ def compute(ctx: Context) -> SubspaceResults:
             runs[f"{cfg}_{tag}"] = parts
     law = []
     seeds = list(range(ctx.seed, ctx.seed + p["mc_seeds"]))
-    for kind, sd, label in INITS:   # each start taken to its λ = 0 limit
+    for kind, sd, label, tick in INITS:   # each start taken to its λ = 0 limit
         starts = train(data, 0.0, seed=seeds, init=kind, init_sd=sd, epochs=1)
         risks = [explain_run(*interpolant_from(X, y, w0, b0), w0, X, wt, bt)["excess_risk"]
                  for w0, b0 in zip(starts.w0, starts.b0)]
         var_w = sd**2 if kind == "normal" else 1 / (3 * data.num_inputs)
         var_b = 0.0 if kind == "normal" else var_w
         base, expected = init_risk(X, y, wt, bt, var_w, var_b)
-        law.append({"label": label, "formula": expected, "monte_carlo": float(np.mean(risks)),
+        law.append({"label": label, "tick": tick, "formula": expected, "monte_carlo": float(np.mean(risks)),
                     "mc_se": float(np.std(risks, ddof=1) / np.sqrt(len(risks))), "ratio_to_min_norm": expected / base})
     n, tau = data.n_train, float(np.sqrt(np.mean(wt**2)))
     lam_star = lam_from_prior(data.noise, tau, n)
@@ -115,7 +116,7 @@ def render(r: SubspaceResults):
         plot.subspace_split(labels, {"row space ‖P(w − w*)‖²": [r.runs[k]["row_error_sq"] for k in keys],
                                      "null space ‖(I − P)(w − w*)‖²": [r.runs[k]["null_error_sq"] for k in keys],
                                      "bias (b − b*)²": [r.runs[k]["bias_error_sq"] for k in keys]}, axes[0])
-        plot.init_law([row["label"].split(",")[0] for row in r.init_law], [row["monte_carlo"] for row in r.init_law],
+        plot.init_law([row["tick"] for row in r.init_law], [row["monte_carlo"] for row in r.init_law],
                       [row["mc_se"] for row in r.init_law], [row["formula"] for row in r.init_law],
                       r.min_norm_excess, axes[1])
 
