@@ -14,7 +14,7 @@ import importlib.util
 from pathlib import Path
 
 # Report order. Module names, imported lazily: `bayeswd list` must stay fast.
-MODULES = ("d2l_reproduced", "choosing_lambda", "two_priors", "subspace_init", "uncertainty",
+MODULES = ("weight_decay_is_a_prior", "d2l_reproduced", "choosing_lambda", "two_priors", "subspace_init", "uncertainty",
            "seed002_multioutput", "seed004_mlp", "theory_vs_experiment", "exercises")
 
 

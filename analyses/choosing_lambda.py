@@ -16,7 +16,7 @@ from bayeswd.analyses._common import (LOSS, Context, Count, Results, Table, draw
                                       script_main)
 
 NAME = "choosing_lambda"
-TITLE = "2. Choosing λ"
+TITLE = "3. Choosing λ"
 QUESTION = "How do training and validation loss depend on λ, and which λ do validation, Bayes and LOO pick?"
 SETTINGS = {"n_lams": Count(60, low=2, high=2000, help="λ grid points"),
             "gd_seeds": Count(8, high=256, help="gradient-descent seeds per λ"),
@@ -160,7 +160,7 @@ def render(r: ChoosingResults):
                  f"be checked. Empirical Bayes fits σ = {fmt(r.eb_noise_sd)}; the full-Bayes 90% interval for σ is "
                  f"{fmt(r.noise_sd_interval[0])}–{fmt(r.noise_sd_interval[1])}.")
     text = f"""
-**Exercise 1** asks for the training and validation loss as a function of λ. The closed-form curves are exact; gradient descent run to convergence lands on them for every λ > 0 (a test checks this to 1e-8), and so do the MAP estimate (largest difference from ridge {fmt(r.map_minus_ridge_max)} over {s['map_points']} λ values) and the posterior mean ({fmt(r.posterior_mean_minus_ridge_max)}). The dashed curves are d2l's actual protocol, 10 epochs of SGD from a N(0, 0.01²) init: at small λ they sit above the closed form because the init's null-space part has not been removed (section 4).
+**Exercise 1** asks for the training and validation loss as a function of λ. The closed-form curves are exact; gradient descent run to convergence lands on them for every λ > 0 (a test checks this to 1e-8), and so do the MAP estimate (largest difference from ridge {fmt(r.map_minus_ridge_max)} over {s['map_points']} λ values) and the posterior mean ({fmt(r.posterior_mean_minus_ridge_max)}). The dashed curves are d2l's actual protocol, 10 epochs of SGD from a N(0, 0.01²) init: at small λ they sit above the closed form because the init's null-space part has not been removed (section 5).
 
 **Exercise 2** asks whether the validation-optimal λ ({fmt(r.best_val_lam)}) is really optimal. It is an oracle: it was chosen with the validation rows, so its validation {LOSS} is optimistic. Three choices use only the {r.n_train} training rows: exact leave-one-out cross-validation (refit without each row, predict it), **empirical Bayes** (type-II maximum likelihood: choose σ and τ that make the training targets most probable, integrating the weights out; the probability is the **evidence**) and **full Bayes** (put broad priors on σ and τ and report the posterior of λ = σ²/(nτ²)).
 

@@ -15,7 +15,7 @@ from bayeswd.engine import train
 from bayeswd.analyses._common import Context, Real, Results, Table, fmt, section, script_main
 
 NAME = "exercises"
-TITLE = "9. Exercises 4 and 6"
+TITLE = "10. Exercises 4 and 6"
 QUESTION = "What is the matrix version of the penalty, and which prior is d2l's λ = 3?"
 SETTINGS = {"wd": Real(3.0, low=0, high=1e4, positive=True, help="the λ whose prior is asked for")}
 QUICK = {}
@@ -72,9 +72,9 @@ def render(r: ExercisesResults):
               f"{fmt(f['trace_WtW'], 6)} here); λ = {wd:g} is a N(0, τ²) prior with τ = {fmt(r.tau_for_wd)}"
               f"{truth_clause}")
     text = f"""
-**Exercise 4 — the matrix penalty.** With k outputs the weights form a p×k matrix W and weight decay penalizes (λ/2)‖W‖²_F, the Frobenius norm: the sum of squares of all entries, which equals tr(WᵀW) and the sum of the squared singular values. For the {rows_}×{cols_} matrix of the several-outputs model (section 6) after 5 epochs: Σw² = {fmt(f['sum_of_squares'], 8)}, tr(WᵀW) = {fmt(f['trace_WtW'], 8)}, Σσᵢ² = {fmt(f['singular_values_sq'], 8)}. Its gradient is λW, entry by entry, which is the notebook's update (section 6). As a prior it is an independent N(0, τ²) on every entry.
+**Exercise 4 — the matrix penalty.** With k outputs the weights form a p×k matrix W and weight decay penalizes (λ/2)‖W‖²_F, the Frobenius norm: the sum of squares of all entries, which equals tr(WᵀW) and the sum of the squared singular values. For the {rows_}×{cols_} matrix of the several-outputs model (section 7) after 5 epochs: Σw² = {fmt(f['sum_of_squares'], 8)}, tr(WᵀW) = {fmt(f['trace_WtW'], 8)}, Σσᵢ² = {fmt(f['singular_values_sq'], 8)}. Its gradient is λW, entry by entry, which is the notebook's update (section 7). As a prior it is an independent N(0, τ²) on every entry.
 
-**Exercise 6 — the prior.** Posterior ∝ likelihood × prior; taking −log and multiplying by σ²/n turns it into Σr²/(2n) + (λ/2)‖w‖² with λ = σ²/(nτ²). With {sigma_text} and n = {r.n_train}, λ = {wd:g} is the prior sd τ = σ/√(nλ) = {fmt(r.tau_for_wd)}; {truth_text} PyMC's MAP under that prior equals the ridge solution at λ = {wd:g} to {fmt(r.map_minus_ridge)}. A Laplace prior with scale s gives the L1 penalty α‖w‖₁ with α = σ²/(ns) (section 3).
+**Exercise 6 — the prior.** Posterior ∝ likelihood × prior; taking −log and multiplying by σ²/n turns it into Σr²/(2n) + (λ/2)‖w‖² with λ = σ²/(nτ²). With {sigma_text} and n = {r.n_train}, λ = {wd:g} is the prior sd τ = σ/√(nλ) = {fmt(r.tau_for_wd)}; {truth_text} PyMC's MAP under that prior equals the ridge solution at λ = {wd:g} to {fmt(r.map_minus_ridge)}. A Laplace prior with scale s gives the L1 penalty α‖w‖₁ with α = σ²/(ns) (section 4).
 """
     rows = [["λ", wd], ["prior sd τ for that λ", r.tau_for_wd]]
     if r.has_truth:

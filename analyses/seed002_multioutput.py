@@ -16,7 +16,7 @@ from bayeswd.engine import train
 from bayeswd.analyses._common import LOSS, Context, Count, Real, Results, Table, draw, fmt, section, script_main
 
 NAME = "seed002_multioutput"
-TITLE = "6. Several outputs: a hand-written update against the framework"
+TITLE = "7. Several outputs: a hand-written update against the framework"
 QUESTION = "Do the notebook's hand-derived L2 update, bayeswd's compiled gradient and optax's decay take the same steps?"
 SETTINGS = {"lambd": Real(0.01, low=0, high=10, help="the notebook's weight decay (PyTorch spelling)"),
             "lr": Real(0.01, positive=True, high=1.0, help="the notebook's learning rate"),

@@ -22,7 +22,7 @@ import numpy as np
 
 __all__ = ["style", "figure", "export", "loss_curves", "loss_vs_lambda", "lambda_posterior", "evidence_curve",
            "prior_densities", "ridge_path", "lasso_path", "nonzeros_vs_alpha", "mode_vs_mean", "subspace_split",
-           "init_law", "predictive_bands", "double_descent", "risk_ratio"]
+           "init_law", "predictive_bands", "double_descent", "risk_ratio", "prior_picture"]
 
 # The report's look. Fonts stay legible when a 6.4-inch figure is shown 380 px wide.
 REPORT_RC = {"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
@@ -254,3 +254,47 @@ def risk_ratio(times, ratio, bound: float, ax=None):
     ax.set(xlabel="t (gradient-flow time)", ylabel="risk ratio", title="Early stopping vs ridge")
     ax.legend(fontsize=8.5)
     return ax
+
+
+def prior_picture(grid, data_term, prior_term, least_squares, mode, path, ax=None, *, kind: str = "gaussian",
+                  path_label: str = "MAP path"):
+    """The 2-D picture of a prior as a penalty, on ``grid`` × ``grid`` (w₁ along x, w₂ along y).
+
+    ``data_term`` and ``prior_term`` are the two parts of J on the grid (likelihood and prior
+    −log densities in units of n/σ²); their sum is the posterior's. Draws likelihood contours
+    (solid), prior contours (dotted: circles for ``kind="gaussian"``, diamonds for ``"laplace"``),
+    posterior contours (dashed), the least-squares point, the MAP and the MAP ``path`` (k×2).
+    """
+    ax = _axes(ax)
+    post = data_term + prior_term
+    # The contours through the MAP touch there: that tangency is the picture's point, so draw them bolder.
+    data_gap = max(_value_at(grid, data_term, mode) - data_term.min(), 1e-12)
+    ax.contour(grid, grid, data_term, levels=data_term.min() + data_gap * np.array([0.3, 2.5]), colors="#1f77b4",
+               linewidths=0.8)
+    ax.contour(grid, grid, data_term, levels=[data_term.min() + data_gap], colors="#1f77b4", linewidths=1.8)
+    prior_at_mode = max(_value_at(grid, prior_term, mode), 1e-12)
+    ax.contour(grid, grid, prior_term, levels=prior_at_mode * np.array([0.5, 1.5]), colors="#d62728",
+               linewidths=0.8, linestyles=":")
+    ax.contour(grid, grid, prior_term, levels=[prior_at_mode], colors="#d62728", linewidths=1.8, linestyles=":")
+    ax.contour(grid, grid, post, levels=post.min() + data_gap * np.array([0.4, 1.5]), colors="#2ca02c",
+               linewidths=1.0, linestyles="--")
+    ax.plot(path[:, 0], path[:, 1], color="0.25", lw=1.6, label=path_label)
+    ax.plot(*least_squares, "x", color="#1f77b4", ms=9, mew=2, label="least squares")
+    ax.plot(*mode, "o", color="black", ms=6, label="MAP")
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.set_aspect("equal")
+    ax.set_xlim(grid[0], grid[-1])
+    ax.set_ylim(grid[0], grid[-1])
+    ax.set_xlabel("w₁")
+    ax.set_ylabel("w₂")
+    ax.set_title("Gaussian prior: L2 (circles)" if kind == "gaussian" else "Laplace prior: L1 (diamonds)")
+    ax.legend(loc="upper left", fontsize=8.5)
+    return ax
+
+
+def _value_at(grid, surface, point) -> float:
+    """The grid value nearest to ``point`` (for choosing a contour level through it)."""
+    i = int(np.abs(grid - point[1]).argmin())
+    j = int(np.abs(grid - point[0]).argmin())
+    return float(surface[i, j])

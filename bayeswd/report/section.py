@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
@@ -53,6 +53,10 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     command: str = ""
     seconds: float = 0.0
+    html: str = ""       # an interactive block for index.html only (see bayeswd.report.widgets)
+
+    def with_html(self, block: str) -> "Section":
+        return replace(self, html=block)
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -67,7 +71,7 @@ class Section:
         """Rebuild a Section, checking every field's type; a malformed one raises ValueError."""
         if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
             raise ValueError("a section needs exactly the fields " + ", ".join(f.name for f in fields(cls)))
-        for name in ("name", "title", "question", "answer", "text", "command"):
+        for name in ("name", "title", "question", "answer", "text", "command", "html"):
             if not isinstance(data[name], str):
                 raise ValueError(f"section field {name!r} must be text")
         if not isinstance(data["numbers"], dict) or not isinstance(data["seconds"], (int, float)):

@@ -21,17 +21,31 @@ td,th{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f2
 code,pre{background:#f2f2f7;border-radius:4px;padding:.1em .35em;font-size:.9em}pre{padding:.6em;overflow-x:auto}
 nav{background:#f7f7fa;border:1px solid #e5e5ea;padding:.6em 1.2em;margin:1em 0}.meta{color:#555;font-size:.9em}
 ul.toc{list-style:none;padding-left:.4em}ul.toc li{margin:.25em 0}details{margin:.6em 0}summary{cursor:pointer;color:#2f6fde}dt{font-weight:600;margin-top:.5em}dd{margin-left:1.2em}
-.tablewrap{overflow-x:auto}@media (max-width:600px){main{padding:12px 10px 60px}body{font-size:15px}table{font-size:.8em}}
+.tablewrap{overflow-x:auto;max-width:100%}.math{overflow-x:auto;max-width:100%;margin:.6em 0}math{font-size:1.08em}
+.slider{border:1px solid #cfd8e6;background:#f7faff;border-radius:6px;padding:.6em .9em;margin:1em 0}
+.slider label{display:block;margin:.3em 0}.slider input[type=range]{width:min(420px,100%);vertical-align:middle}
+.slider-plot{width:100%;max-width:480px;display:block}output{font-variant-numeric:tabular-nums}
+img,svg{max-width:100%;height:auto}
+@media (max-width:600px){main{padding:12px 10px 60px}body{font-size:15px}table{font-size:.8em}}
 """
 
 
+def _math(latex: str, display: str = "inline") -> str:
+    """LaTeX → MathML at build time: no JavaScript and no network in the page."""
+    from latex2mathml.converter import convert
+
+    return convert(latex, display=display)
+
+
 def _inline(text: str) -> str:
-    """`code` first (its contents stay literal), then **bold** and *italics* in the rest."""
-    parts = re.split(r"(`[^`]+`)", text)
+    """`code` and $math$ first (their contents stay literal), then **bold** and *italics* in the rest."""
+    parts = re.split(r"(`[^`]+`|\$[^$\n]+\$)", text)
     out = []
     for part in parts:
         if part.startswith("`") and part.endswith("`") and len(part) > 1:
             out.append(f"<code>{html.escape(part[1:-1])}</code>")
+        elif part.startswith("$") and part.endswith("$") and len(part) > 2:
+            out.append(_math(part[1:-1]))
         else:
             bold = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", html.escape(part))
             out.append(re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", bold))
@@ -39,11 +53,15 @@ def _inline(text: str) -> str:
 
 
 def markdown_to_html(text: str) -> str:
-    """The small Markdown subset the analyses write: paragraphs, '- ' lists, `code`, **bold**."""
+    """The small Markdown subset the analyses write: paragraphs, '- ' lists, `code`, **bold**, *italics*,
+    $inline$ and $$display$$ math (a paragraph of its own)."""
     blocks = []
     for block in re.split(r"\n\s*\n", text.strip()):
         lines = block.splitlines()
-        if lines and all(line.startswith("- ") for line in lines):
+        stripped = block.strip()
+        if stripped.startswith("$$") and stripped.endswith("$$") and len(stripped) > 4:
+            blocks.append(f'<div class="math">{_math(stripped[2:-2].strip(), "block")}</div>')
+        elif lines and all(line.startswith("- ") for line in lines):
             blocks.append("<ul>" + "".join(f"<li>{_inline(line[2:])}</li>" for line in lines) + "</ul>")
         elif block:
             blocks.append(f"<p>{_inline(' '.join(lines))}</p>")
@@ -133,6 +151,8 @@ def write_html(sections: list[Section], meta: dict) -> str:
             parts.append(f'<figure><img alt="{html.escape(fig.caption)}" src="data:image/png;base64,{data}">'
                          f"<figcaption>{_inline(fig.caption)}</figcaption></figure>")
         parts.append(markdown_to_html(s.text))
+        if s.html:
+            parts.append(s.html)
         parts += [_table_html(t) for t in s.tables]
         rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
                        for k, v in _numbers_rows(s.numbers))
@@ -160,6 +180,8 @@ def write_markdown(sections: list[Section], meta: dict) -> str:
         for fig in s.figures:
             lines += [f"![{fig.caption}](figures/{fig.name}.png)", "", f"*{fig.caption}*", ""]
         lines += [s.text.strip(), ""]
+        if s.html:
+            lines += ["*The live sliders of this section are in index.html (they need a browser).*", ""]
         lines += [_table_md(t) + "\n" for t in s.tables]
         lines += [f"Rerun: `{s.command}`"]
     lines += ["", '<a id="glossary"></a>', "## Glossary", ""]
