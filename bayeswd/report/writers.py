@@ -25,7 +25,7 @@ ul.toc{list-style:none;padding-left:.4em}ul.toc li{margin:.25em 0}details{margin
 .slider{border:1px solid #cfd8e6;background:#f7faff;border-radius:6px;padding:.6em .9em;margin:1em 0}
 .slider label{display:block;margin:.3em 0}.slider input[type=range]{width:min(420px,100%);vertical-align:middle}
 .slider-plot{width:100%;max-width:480px;display:block}output{font-variant-numeric:tabular-nums}
-img,svg{max-width:100%;height:auto}
+img,svg{max-width:100%;height:auto}code{overflow-wrap:anywhere}.tablecaption{font-size:.9em;color:#555;margin:.8em 0 .2em}
 @media (max-width:600px){main{padding:12px 10px 60px}body{font-size:15px}table{font-size:.8em}}
 """
 
@@ -80,8 +80,9 @@ def _fmt(value) -> str:
 def _table_html(table: Table) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in table.header)
     rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in table.rows)
-    return (f'<div class="tablewrap"><table><caption>{_inline(table.caption)}</caption><tr>{head}</tr>{rows}'
-            f"</table></div>")
+    # the caption sits outside the scrolling box, so a phone shows it whole
+    return (f'<p class="tablecaption">{_inline(table.caption)}</p><div class="tablewrap"><table><tr>{head}</tr>'
+            f"{rows}</table></div>")
 
 
 def _cell_md(text: str) -> str:
