@@ -24,6 +24,13 @@ def load(name: str):
     return importlib.import_module(f"{__name__}.{name}")
 
 
+def answer_card(numbers: dict) -> list[dict]:
+    """The answer card (see ``_card``) from each section's results.json numbers."""
+    from bayeswd.analyses._card import answer_card as build
+
+    return build(numbers)
+
+
 def all_modules():
     return [load(name) for name in MODULES]
 

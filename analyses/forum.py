@@ -82,7 +82,7 @@ def compute(ctx: Context) -> ForumResults:
     X, y, Xv, yv = data.X_train, data.y_train, data.X_val, data.y_val
     wd, lr, n = p["wd"], EN["lr"], data.n_train
     steps = EN["epochs"] * -(-n // EN["batch_size"])
-    lams = np.array(LAMS)
+    lams = np.array(sorted(set(LAMS) | {wd}))
     run = train(data, list(lams), seed=ctx.seed, init_sd=0.01, **EN).result.isel(epoch=-1)
     torch_run = train(data, list(lams), seed=ctx.seed, init="torch", **EN).result.isel(epoch=-1)
     path = bayeswd.ridge_path(X, y, np.logspace(-4, 4, 161))
@@ -133,7 +133,7 @@ def _at(r: ForumResults, values, lam: float) -> float:
 
 def render(r: ForumResults):
     wd = r.settings["wd"]
-    i0, iwd = 0, int(np.argmin(np.abs(r.lams - wd)))
+    i0, iwd = 0, int(np.argmin(np.abs(r.lams - wd)))     # wd is always on the grid (compute adds it)
     i01, i1 = int(np.argmin(np.abs(r.lams - 0.1))), int(np.argmin(np.abs(r.lams - 1)))
     i10, i50 = int(np.argmin(np.abs(r.lams - 10))), int(np.argmin(np.abs(r.lams - 50)))
     flat = r.torch_val_mse
@@ -142,6 +142,8 @@ def render(r: ForumResults):
     plotted_wd = r.gd_val_plotted[iwd]
     penalty_wd = plotted_wd - mse_wd / 2
     onset = r.div_onset
+    stable_text = ("" if r.div_predicted > 0 else
+                   f" Here h_max > 2/η already, so η = {EN['lr']:g} is unstable on these data even at λ = 0.")
     onset_text = (f"On d2l's minibatch runs the final training loss first exceeds 1.5× the loss of w = 0 at "
                   f"λ = {fmt(onset)} on a grid of {len(r.div_lams)} values from {fmt(r.div_lams[0])} to "
                   f"{fmt(r.div_lams[-1])}." if math.isfinite(onset) else
@@ -155,6 +157,8 @@ def render(r: ForumResults):
     erase_text = (f" Large λ helps in this run by erasing the init within {r.steps} steps, which the data's own best "
                   f"λ ({fmt(r.best_ridge_lam)}) would not do." if gap[i10] < gap[iwd] else "")
     learned = r.best_ridge_val_mse / r.constant_val_mse
+    torch_sd, torch_half_sq = 1 / math.sqrt(3 * r.num_inputs), 1 / 6      # U(±1/√p): variance 1/(3p) per weight
+    torch_left, scratch_half_sq = r.null_factor[iwd] ** 2 * torch_half_sq, r.num_inputs * 0.01**2 / 2
     floor_claim = (f"no λ does much better than predicting the mean: the best is {pct(1 - learned)} lower"
                    if learned > 0.8 else f"the best λ is {pct(1 - learned)} below predicting the mean")
     a, long = r.adam, r.adam_long
@@ -175,13 +179,13 @@ def render(r: ForumResults):
     text = f"""
 **"What is scratch?"** d2l writes each model twice: *from scratch*, with the penalty typed into the loss by hand, and *concise*, with a framework's built-in `weight_decay` option. Section 2 runs both and prints them side by side.
 
-**"The validation loss is constant whatever λ."** The forum's code builds `nn.LazyLinear(1)` and then calls `weight.data.normal_(0, 0.01)`. On a lazy layer that call acts on a tensor that does not exist yet, so it does nothing, and the weights start from PyTorch's default U(±1/√p), whose sd 1/√(3p) = {fmt(1 / math.sqrt(3 * r.num_inputs))} is larger than d2l's 0.01. The gradient only moves w inside the span of the {r.n_train} training rows, and the decay shrinks the rest by (1 − ηλ)^T after T = {r.steps} steps: {fmt(_at(r, r.null_factor, 0.1))} at λ = 0.1, {fmt(_at(r, r.null_factor, 1))} at λ = 1. From that init the final validation {LOSS} is {fmt(flat[i0])} at λ = 0 and {fmt(flat[i01])} at the poster's λ = 0.1, a change of {pct(poster_change)}; only from λ = 1 ({fmt(flat[i1])}) does λ visibly matter. The untouched null-space part of the init sets the loss, not λ. The same init explains why the concise PyTorch run at λ = {wd:g} prints about what the scratch run prints at λ = 0 (section 2): it starts from E‖w₀‖²/2 = p/(6p) = {fmt(1 / 6)}, mostly in the null space, and the decay multiplies that part by {fmt(r.null_factor[iwd])}, so about {fmt(r.null_factor[iwd] ** 2 / 6)} is left, near the scratch start's p·0.01²/2 = {fmt(r.num_inputs * 1e-4 / 2)}.
+**"The validation loss is constant whatever λ."** The forum's code builds `nn.LazyLinear(1)` and then calls `weight.data.normal_(0, 0.01)`. On a lazy layer that call acts on a tensor that does not exist yet, so it does nothing, and the weights start from PyTorch's default U(±1/√p), whose sd 1/√(3p) = {fmt(torch_sd)} is larger than d2l's 0.01. The gradient only moves w inside the span of the {r.n_train} training rows, and the decay shrinks the rest by (1 − ηλ)^T after T = {r.steps} steps: {fmt(_at(r, r.null_factor, 0.1))} at λ = 0.1, {fmt(_at(r, r.null_factor, 1))} at λ = 1. From that init the final validation {LOSS} is {fmt(flat[i0])} at λ = 0 and {fmt(flat[i01])} at the poster's λ = 0.1, a change of {pct(poster_change)}; only from λ = 1 ({fmt(flat[i1])}) does λ visibly matter. The untouched null-space part of the init sets the loss, not λ. The same init explains why the concise PyTorch run at λ = {wd:g} prints about what the scratch run prints at λ = 0 (section 2): it starts from E‖w₀‖²/2 = p/(6p) = {fmt(torch_half_sq)}, mostly in the null space, and the decay multiplies that part by {fmt(r.null_factor[iwd])}, so about {fmt(torch_left)} is left, against the scratch start's p·0.01²/2 = {fmt(scratch_half_sq)}.
 
 **"With decay the validation loss looked higher."** d2l's `validation_step` plots `self.loss`, and in the scratch model that includes the penalty: the plotted number is Σr²/(2n) + (λ/2)‖w‖², not the data loss. At λ = {wd:g} the plotted validation value is {fmt(plotted_wd)}, of which the penalty is {fmt(penalty_wd)} ({pct(penalty_wd / plotted_wd)}). The data part alone is an {LOSS} of {fmt(mse_wd)} against {fmt(mse_0)} at λ = 0, so the data loss {'is lower' if mse_wd < mse_0 else 'is not lower'} with decay.{truth}
 
-**"The loss never goes far below 1e-2."** d2l prints Σr²/(2n), half the {LOSS}. Predicting the training mean gives a validation {LOSS} of {fmt(r.constant_val_mse)} (d2l's units: {fmt(r.constant_val_mse / 2)}), and the best ridge λ on the validation rows (λ = {fmt(r.best_ridge_lam)}) reaches {fmt(r.best_ridge_val_mse)}: with {r.n_train} rows and {r.num_inputs} weights, {floor_claim}.{floor_noise}
+**"The loss never goes far below 0.01."** d2l prints Σr²/(2n), half the {LOSS}. Predicting the training mean gives a validation {LOSS} of {fmt(r.constant_val_mse)} (d2l's units: {fmt(r.constant_val_mse / 2)}), and the best ridge λ on the validation rows (λ = {fmt(r.best_ridge_lam)}) reaches {fmt(r.best_ridge_val_mse)}: with {r.n_train} rows and {r.num_inputs} weights, {floor_claim}.{floor_noise}
 
-**"For extremely large λ the model fails to converge."** Each SGD step multiplies the weights' error by I − η(H + λI). It grows when η(h + λ) > 2 for some curvature h of the data term. For full-batch GD that starts at λ = 2/η − h_max = {fmt(r.div_predicted)} (h_max = {fmt(r.div_null_limit - r.div_predicted)}, η = {EN['lr']:g}). Directions no row sees (h = 0) diverge only past 2/η = {fmt(r.div_null_limit)}, which `bayeswd.train` refuses. {onset_text}
+**"For extremely large λ the model fails to converge."** Each SGD step multiplies the weights' error by I − η(H + λI). It grows when η(h + λ) > 2 for some curvature h of the data term. For full-batch GD that starts at λ = 2/η − h_max = {fmt(r.div_predicted)} (h_max = {fmt(r.div_null_limit - r.div_predicted)}, η = {EN['lr']:g}). Directions no row sees (h = 0) diverge only past 2/η = {fmt(r.div_null_limit)}, which `bayeswd.train` refuses.{stable_text} {onset_text}
 
 **"The error keeps going down for λ of 10–50."** In d2l's 10 epochs the decay is what removes the init's null-space part: (1 − ηλ)^T is {fmt(r.null_factor[iwd])} at λ = {wd:g}, {fmt(r.null_factor[i10])} at λ = 10 and {fmt(r.null_factor[i50])} at λ = 50. The GD validation {LOSS} is {fmt(mse_wd)}, {fmt(r.gd_val_mse[i10])} and {fmt(r.gd_val_mse[i50])} at those λ and {keeps}. The closed form at the same λ gives {fmt(r.ridge_val_mse[iwd])}, {fmt(r.ridge_val_mse[i10])} and {fmt(r.ridge_val_mse[i50])}, so what the unfinished run adds over it goes from {fmt(gap[iwd])} to {fmt(gap[i10])} and {fmt(gap[i50])}.{erase_text}
 
@@ -206,7 +210,7 @@ def render(r: ForumResults):
                                      "Bottom: the final training loss as λ approaches 2/η; the dashed line is the "
                                      "predicted onset.", panels, rows=2, height=3.6)
     table = Table(f"d2l's protocol ({r.steps} SGD steps) at each λ.",
-                  ["λ", f"validation {LOSS}, N(0, 0.01²) init", "d2l's plotted validation loss",
+                  ["λ", f"validation {LOSS}, N(0, 0.01²) init", "d2l's plotted validation value (MSE/2 + penalty)",
                    f"validation {LOSS}, PyTorch init", f"closed form {LOSS}", "(1 − ηλ)^T"],
                   [[lam, v, pl, t, c, f] for lam, v, pl, t, c, f in zip(r.lams, r.gd_val_mse, r.gd_val_plotted,
                                                                        r.torch_val_mse, r.ridge_val_mse,
@@ -221,7 +225,9 @@ def render(r: ForumResults):
                    derived={"poster_change": poster_change, "penalty_at_wd": penalty_wd, "penalty_share_at_wd": penalty_wd / plotted_wd,
                             "constant_val_loss_d2l_units": r.constant_val_mse / 2,
                             "h_max": r.div_null_limit - r.div_predicted, "run_minus_closed_form": gap,
-                            "best_over_constant": learned})
+                            "best_over_constant": learned, "best_below_constant": 1 - learned,
+                            "torch_init_sd": torch_sd, "torch_init_half_sq": torch_half_sq,
+                            "torch_left_half_sq": torch_left, "scratch_init_half_sq": scratch_half_sq})
 
 
 if __name__ == "__main__":

@@ -156,6 +156,8 @@ def _run(args, interrupt: "_InterruptFlag") -> int:
     meta = {"config": {"params": params, "seed": seed, "quick": quick, "data": label}, "seed": seed, "quick": quick,
             "data": label, "versions": _versions(), "device": _device(), "cache": hits,
             "total_seconds": time.perf_counter() - start}
+    if args.command == "report":
+        meta["card"] = analyses.answer_card({s.name: s.numbers for s in sections})
     if args.command == "run":
         s = sections[0]
         print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nresults: {json.dumps(s.numbers)}")

@@ -9,6 +9,7 @@ analysis's source), and 'nan' must never appear.
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import math
 import re
@@ -19,6 +20,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from stats_budget import z_bar
 import pytest
 
 import bayeswd
@@ -30,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Tiny sizes, and values other than the defaults wherever a default could have leaked into prose.
 CHANGED = {
+    "weight_decay_is_a_prior": {"lam": 5.0, "draws": 300, "init_sd": 0.02},
+    "forum": {"wd": 5.0, "div_points": 6, "long_steps": 300},
     "d2l_reproduced": {"wd": 5.0, "en_epochs": 4, "zh_epochs": 6, "repeats": 3},
     "choosing_lambda": {"n_lams": 7, "gd_seeds": 2, "bayes_draws": 150, "map_points": 1},
     "two_priors": {"laplace_scale": 0.02, "gibbs_draws": 200, "path_points": 5, "l1_epochs": 30},
@@ -39,7 +43,7 @@ CHANGED = {
     "seed002_multioutput": {"epochs": 3, "lambd": 0.02},
     "seed004_mlp": {"epochs": 25, "dim": 60, "wd": 0.2},
     "theory_vs_experiment": {"n": 20, "reps": 2},
-    "exercises": {"wd": 5.0},
+    "exercises": {"wd": 5.0, "stop_epochs": 30},
 }
 
 
@@ -342,3 +346,47 @@ def test_the_library_never_imports_the_analyses():
         if path.name not in ("cli.py", "commands.py", "__init__.py"):
             assert "bayeswd.analyses" not in text and "from bayeswd import analyses" not in text, path
     assert "bayeswd.cli" not in (ROOT / "bayeswd" / "commands.py").read_text()
+
+
+# ---- the lecture's 2-D picture --------------------------------------------------------------------
+
+def _lasso_by_enumeration(G, c, alpha):
+    """The exact minimizer of ½wᵀGw − cᵀw + α‖w‖₁ in 2-D: the one sign pattern whose KKT conditions hold."""
+    for signs in itertools.product((-1, 0, 1), repeat=2):
+        s = np.array(signs, dtype=float)
+        on = s != 0
+        w = np.zeros(2)
+        if on.any():
+            w[on] = np.linalg.solve(G[np.ix_(on, on)], c[on] - alpha * s[on])
+            if not np.all(np.sign(w[on]) == s[on]):
+                continue
+        if np.all(np.abs((c - G @ w)[~on]) <= alpha * (1 + 1e-12)):
+            return w
+    raise AssertionError("no sign pattern satisfies the KKT conditions")
+
+
+def test_two_d_map_points_equal_the_closed_forms(rendered):
+    _, out = rendered
+    t = out["weight_decay_is_a_prior"][1].two_d
+    G, c = np.asarray(t["gram"]), np.asarray(t["xty"])
+    ridge = lambda lam: np.linalg.solve(G + lam * np.eye(2), c)  # noqa: E731
+    np.testing.assert_allclose(t["ridge_map"], ridge(t["lam"]), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(t["lasso_map"], _lasso_by_enumeration(G, c, t["alpha"]), rtol=0, atol=1e-10)
+    for lam, w in zip(t["lams"], t["ridge_path"]):
+        np.testing.assert_allclose(w, ridge(lam), rtol=0, atol=1e-10)
+    for alpha, w in zip(t["alphas"], t["lasso_path"]):
+        np.testing.assert_allclose(w, _lasso_by_enumeration(G, c, alpha), rtol=0, atol=1e-10)
+    # what the picture claims: the Laplace path reaches an axis with an exact zero, the Gaussian path never does
+    path = np.asarray(t["lasso_path"])
+    assert np.any((path == 0).sum(axis=1) == 1)
+    assert np.all(np.abs(np.asarray(t["ridge_path"])) > 0)
+
+
+def test_four_answers_agree(rendered):
+    _, out = rendered
+    r = out["weight_decay_is_a_prior"][1]
+    assert r.gd_converged
+    for row in r.answers[:4]:           # closed form, GD, MAP, conjugate mean: equal up to rounding
+        assert row["w_error"] < 1e-8, row
+    # i.i.d. draws, sd estimated from them: Student t with draws − 1 dof; family-wise budget FAMILY_ALPHA
+    assert r.draws_max_z < z_bar(r.num_inputs, dof=r.settings["draws"] - 1)

@@ -1,6 +1,7 @@
 """`bayeswd report` end to end: every analysis at quick size, reproducibility, the page in Chromium, bad input."""
 
 import base64
+import html
 import json
 import math
 import os
@@ -118,6 +119,27 @@ def test_html_is_self_contained(quick_report):
     assert len(list((quick_report / "figures").glob("*.svg"))) == len(images)  # every figure also as SVG
     assert 'id="glossary"' in page
     assert all(base64.b64decode(img)[:4] == b"\x89PNG" for img in images)
+
+
+def test_answer_card_quotes_results_json(quick_report):
+    """Every answer-card number is a value of results.json, at the path the card names."""
+    data = json.loads((quick_report / "results.json").read_text())
+    card = data["answer_card"]
+    sources = [c["source"] for c in card]
+    assert sum(s.startswith("d2l exercise") for s in sources) == 6
+    assert sources.count("forum") >= 8 and sources.count("blog and notebook") >= 2
+    for item in card:
+        value = data["sections"][item["section"]]["results"]
+        for key in item["path"]:
+            value = value[key]
+        assert value == item["value"], item
+    page = (quick_report / "index.html").read_text()
+    shown = re.findall(r'<li data-section="([^"]+)" data-path="([^"]+)" data-value="([^"]+)">', page)
+    assert len(shown) == len(card)
+    for (section, path, value), item in zip(shown, card):
+        assert section == item["section"] and json.loads(html.unescape(path)) == item["path"]
+        assert float(html.unescape(value)) == item["value"] or (value == "nan" and item["value"] is None)
+        assert f'id="{section}"' in page      # its link lands on a section of the page
 
 
 def _chromium():

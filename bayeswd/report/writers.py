@@ -20,7 +20,7 @@ figcaption{font-size:.9em;color:#555}table{border-collapse:collapse;margin:.8em 
 td,th{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f2f2f7}td:first-child,th:first-child{text-align:left}
 code,pre{background:#f2f2f7;border-radius:4px;padding:.1em .35em;font-size:.9em}pre{padding:.6em;overflow-x:auto}
 nav{background:#f7f7fa;border:1px solid #e5e5ea;padding:.6em 1.2em;margin:1em 0}.meta{color:#555;font-size:.9em}
-ul.toc{list-style:none;padding-left:.4em}ul.toc li{margin:.25em 0}details{margin:.6em 0}summary{cursor:pointer;color:#2f6fde}dt{font-weight:600;margin-top:.5em}dd{margin-left:1.2em}
+ul.toc{list-style:none;padding-left:.4em}ul.card{padding-left:1.1em}ul.card li{margin:.45em 0}.howto{background:#f7f7fa;padding:.6em .9em;border-radius:4px}ul.toc li{margin:.25em 0}details{margin:.6em 0}summary{cursor:pointer;color:#2f6fde}dt{font-weight:600;margin-top:.5em}dd{margin-left:1.2em}
 .tablewrap{overflow-x:auto;max-width:100%}.math{overflow-x:auto;max-width:100%;margin:.6em 0}math{font-size:1.08em}
 .slider{border:1px solid #cfd8e6;background:#f7faff;border-radius:6px;padding:.6em .9em;margin:1em 0}
 .slider label{display:block;margin:.3em 0}.slider input[type=range]{width:min(420px,100%);vertical-align:middle}
@@ -125,6 +125,25 @@ GLOSSARY = {
 }
 
 
+HOW_TO_READ = ("How to read this report. Each section asks one question and answers it in one sentence (the "
+               "shaded box); the text, figures and tables below it show how that answer was measured. Section 1 "
+               "derives weight decay as a prior and has sliders to move; the others reproduce the d2l chapter, its "
+               "exercises, its forum's questions and the seed notebooks. Every number is computed by the code on "
+               "this run's data (“Every number in this section” lists them, and the Rerun line reproduces them). "
+               "The answer card below points from each exercise and forum question to its section; terms are "
+               "defined in the glossary at the end.")
+
+
+def _card_html(card: list, titles: dict) -> str:
+    items = "".join(
+        f'<li data-section="{html.escape(c["section"])}" data-path="{html.escape(json.dumps(c["path"]))}" '
+        f'data-value="{html.escape(repr(c["value"]))}"><strong>{html.escape(c["question"])}</strong> '
+        f'<span class="meta">({html.escape(c["source"])})</span><br>{html.escape(c["answer"])} '
+        f'<a href="#{html.escape(c["section"])}">→ {html.escape(titles.get(c["section"], c["section"]))}</a></li>'
+        for c in card)
+    return f'<section id="answers"><h2>Answer card</h2><ul class="card">{items}</ul></section>'
+
+
 def _numbers_rows(numbers: dict, prefix: str = "") -> list[tuple[str, str]]:
     rows = []
     for key, value in numbers.items():
@@ -141,9 +160,11 @@ def _numbers_rows(numbers: dict, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def write_html(sections: list[Section], meta: dict) -> str:
-    toc = "".join(f'<li><a href="#{s.name}">{html.escape(s.title)}</a> — {html.escape(s.question)}</li>'
-                  for s in sections) + '<li><a href="#glossary">Glossary</a></li>'
-    body = []
+    card = meta.get("card") or []
+    toc = ('<li><a href="#answers">Answer card</a></li>' if card else "") + "".join(
+        f'<li><a href="#{s.name}">{html.escape(s.title)}</a> — {html.escape(s.question)}</li>'
+        for s in sections) + '<li><a href="#glossary">Glossary</a></li>'
+    body = [_card_html(card, {s.name: s.title for s in sections})] if card else []
     for s in sections:
         parts = [f'<section id="{s.name}"><h2>{html.escape(s.title)}</h2>',
                  f'<p class="question">{_inline(s.question)}</p>', f'<div class="answer">{_inline(s.answer)}</div>']
@@ -165,7 +186,7 @@ def write_html(sections: list[Section], meta: dict) -> str:
     header = (f"<h1>bayeswd report</h1><p class=\"meta\">Weight decay as a prior, measured. Data: "
               f"{html.escape(meta['data'])} · seed {meta['seed']} · {'quick' if meta['quick'] else 'full'} run · "
               f"device {html.escape(meta['device'])} · bayeswd {html.escape(meta['versions']['bayeswd'])} · "
-              f"{meta['total_seconds']:.0f} s</p>")
+              f"{meta['total_seconds']:.0f} s</p><p class=\"howto\">{html.escape(HOW_TO_READ)}</p>")
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>bayeswd report</title>"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{_CSS}</style></head>"
             f"<body><main>{header}<nav><strong>Contents</strong><ul class=\"toc\">{toc}</ul></nav>{''.join(body)}</main></body></html>")
@@ -175,7 +196,15 @@ def write_markdown(sections: list[Section], meta: dict) -> str:
     lines = ["# bayeswd report", "",
              f"Data: {meta['data']} · seed {meta['seed']} · {'quick' if meta['quick'] else 'full'} run · "
              f"device {meta['device']} · bayeswd {meta['versions']['bayeswd']}", "", "## Contents", ""]
-    lines += [f"- [{s.title}](#{s.name}) — {s.question}" for s in sections] + ["- [Glossary](#glossary)"]
+    card = meta.get("card") or []
+    lines[4:4] = [HOW_TO_READ, ""]
+    lines += (["- [Answer card](#answers)"] if card else []) + [f"- [{s.title}](#{s.name}) — {s.question}"
+                                                                 for s in sections] + ["- [Glossary](#glossary)"]
+    if card:
+        titles = {s.name: s.title for s in sections}
+        lines += ["", '<a id="answers"></a>', "## Answer card", ""]
+        lines += [f"- **{c['question']}** ({c['source']}) {c['answer']} [→ {titles.get(c['section'], c['section'])}]"
+                  f"(#{c['section']})" for c in card]
     for s in sections:
         lines += ["", f'<a id="{s.name}"></a>', f"## {s.title}", "", f"*{s.question}*", "", f"> {s.answer}", ""]
         for fig in s.figures:
@@ -197,7 +226,9 @@ def results_json(sections: list[Section], meta: dict) -> str:
                "sections": {s.name: {"title": s.title, "question": s.question, "answer": s.answer,
                                      "results": s.numbers, "tables": [t.rows for t in s.tables]} for s in sections},
                "timings": {"total_seconds": meta["total_seconds"], **{s.name: s.seconds for s in sections}},
-               "cache": meta.get("cache", {})}
+               "cache": meta.get("cache", {}),
+               "answer_card": [{k: c[k] for k in ("source", "question", "section", "path", "value")}
+                               for c in meta.get("card") or []]}
     return json.dumps(to_plain(payload), indent=2, sort_keys=True)
 
 

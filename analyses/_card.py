@@ -1,0 +1,117 @@
+"""The answer card: one line and one measured number for every d2l exercise, forum question and seed question.
+
+Each item names the section that has the detail and the path of its number inside that
+section's entry of results.json (``sections.NAME.results``), so a test can check that the
+card quotes results.json exactly. Items whose section did not run are left out.
+"""
+
+from __future__ import annotations
+
+import math
+
+from bayeswd.analyses._common import fmt, pct
+
+__all__ = ["answer_card"]
+
+
+def _get(numbers: dict, path: tuple):
+    value = numbers
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _row_index(numbers: dict, label: str) -> int:
+    return next(i for i, row in enumerate(numbers["rows"]) if row["label"] == label)
+
+
+def _lam_index(numbers: dict, lam: float) -> int:
+    lams = numbers["lams"]
+    return min(range(len(lams)), key=lambda i: abs(lams[i] - lam))
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _items(n: dict) -> list:
+    """(source, question, section, path, line(value)) for every question; ``n`` maps section → numbers."""
+    ex, forum, d2l, two = n.get("exercises"), n.get("forum"), n.get("d2l_reproduced"), n.get("two_priors")
+    items = []
+    if ex:
+        wd = ex["settings"]["wd"]
+        more = _finite(ex["remedies"]["more_rows"])
+        items += [
+            ("d2l exercise 1", "How do training and validation accuracy and loss depend on λ?", "exercises",
+             ("derived", "val_mse_range", 0),
+             lambda v: f"Over λ = 1…10 the validation MSE goes down to {fmt(v)}; the forum's 'accuracy' sees only "
+                       f"the mean error (the table shows both)."),
+            ("d2l exercise 2", "Is the validation-optimal λ really optimal?", "exercises",
+             ("derived", "validation_choice_extra_risk"),
+             lambda v: (f"For new data it costs {pct(v)} more excess MSE than the truly optimal λ." if _finite(v)
+                        else "Cannot be checked without the true weights; LOO and validation λ are compared.")),
+            ("d2l exercise 3", "What is the update with ‖w‖₁?", "two_priors", ("l1_runs", "proximal", "zeros"),
+             lambda v: f"Subgradient: w ← w − η(∇L + α·sign w); proximal: soft-threshold after the step, which "
+                       f"leaves {fmt(v)} exact zeros."),
+            ("d2l exercise 4", "What is the matrix version (Frobenius norm)?", "exercises",
+             ("frobenius", "trace_WtW"),
+             lambda v: f"(λ/2)‖W‖²_F = (λ/2)·tr(WᵀW); both give {fmt(v, 8)} for the trained "
+                       f"{ex['matrix_shape'][0]}×{ex['matrix_shape'][1]} matrix."),
+            ("d2l exercise 5", "What else fights overfitting, measured on the same data?", "exercises",
+             ("remedies", "more_rows_best_ridge" if more else "early_stopping"),
+             (lambda v: f"More training rows: {ex['remedies']['more_rows_n']} rows reach a validation MSE of "
+                        f"{fmt(v)}.") if more else
+             (lambda v: f"Early stopping reaches a validation MSE of {fmt(v)} (weight decay and more rows in the "
+                        f"table).")),
+            ("d2l exercise 6", "Which prior is weight decay?", "exercises", ("tau_for_wd",),
+             lambda v: f"λ = {wd:g} is w ~ N(0, τ²) with τ = σ/√(nλ) = {fmt(v)}."),
+        ]
+    if d2l:
+        items += [
+            ("forum", "What is 'scratch'?", "d2l_reproduced",
+             ("rows", _row_index(d2l, "en scratch, λ = wd"), "mean", "l2_penalty"),
+             lambda v: f"The penalty written by hand (concise: the framework's weight_decay); scratch at "
+                       f"λ = {d2l['settings']['wd']:g} prints ‖w‖²/2 = {fmt(v)}."),
+            ("forum", "Why is the concise PyTorch run's ‖w‖ about that of λ = 0?", "d2l_reproduced",
+             ("rows", _row_index(d2l, "PyTorch concise, wd"), "mean", "l2_penalty"),
+             lambda v: f"LazyLinear ignores the N(0, 0.01²) init; from U(±1/√p) the decay leaves ‖w‖²/2 = {fmt(v)}."),
+        ]
+    if forum:
+        wd = forum["settings"]["wd"]
+        i10 = _lam_index(forum, 10.0)
+        settles = forum["adam_long"]["Adam + L2"]["max_from_ridge"] < 0.1 * forum["adam_long"]["AdamW"]["max_from_ridge"]
+        items += [
+            ("forum", "Why is the validation loss constant whatever λ?", "forum", ("derived", "poster_change"),
+             lambda v: f"The init's null-space part is never touched; λ = 0.1 changes the loss by {pct(v)}."),
+            ("forum", "Why did the validation loss look higher with decay?", "forum",
+             ("derived", "penalty_share_at_wd"),
+             lambda v: f"d2l plots the objective: at λ = {wd:g} the penalty is {pct(v)} of the plotted value."),
+            ("forum", "Why does the loss not go far below 0.01?", "forum", ("derived", "constant_val_loss_d2l_units"),
+             lambda v: f"Predicting the mean already gives {fmt(v)} in d2l's units (half the MSE); "
+                       + ("no λ gets far below it." if forum["derived"]["best_over_constant"] > 0.8
+                          else "the best λ does clearly better.")),
+            ("forum", "Why does a very large λ fail to converge?", "forum", ("div_predicted",),
+             lambda v: f"Stable only while η(h_max + λ) < 2: divergence starts at λ = {fmt(v)}."),
+            ("forum", "Why does λ of 10–50 keep helping?", "forum", ("null_factor", i10),
+             lambda v: f"Decay erases the init's null-space part within the run: (1 − ηλ)^T = {fmt(v)} at λ = 10."),
+            ("forum", "Is this a bad example (‖w*‖²/2 = 0.01, init sd 1)?", "forum", ("init_sd1", "0"),
+             lambda v: f"From N(0, 1) the λ = 0 run ends at validation MSE {fmt(v)}"
+                       + ("; decay is what rescues it." if forum["init_sd1"]["wd"] < v else ".")),
+            ("blog and notebook", "Adam + L2 or AdamW?", "forum", ("adam_long", "AdamW", "max_from_ridge"),
+             lambda v: ("Adam + L2 settles on the ridge solution; " if settles else "") +
+                       f"AdamW ends {fmt(v)} away from it."),
+            ("blog and notebook", "Does the null-space law hold under Adam?", "forum",
+             ("adam", "Adam, λ = 0", "law_error"),
+             lambda v: f"No: Adam's per-coordinate scaling leaves the rows' span; the law is off by {pct(v)}."),
+        ]
+    return items
+
+
+def answer_card(numbers: dict) -> list[dict]:
+    """The card for the sections that ran; ``numbers`` maps a section's name to its results.json numbers."""
+    card = []
+    for source, question, name, path, line in _items(numbers):
+        value = _get(numbers[name], path)
+        card.append({"source": source, "question": question, "answer": line(value), "section": name,
+                     "path": list(path), "value": value})
+    return card
