@@ -19,7 +19,7 @@ from bayeswd.subspace import excess_risk
 from bayeswd.analyses._common import LOSS, Context, Count, Real, Results, Table, fmt, pct, section, script_main
 
 NAME = "exercises"
-TITLE = "11. The six exercises"
+TITLE = "10. The six exercises"
 QUESTION = "What do d2l's six exercises ask, and what do the measured numbers answer?"
 SETTINGS = {"wd": Real(3.0, low=0, high=1e4, positive=True, help="the λ whose prior is asked for"),
             "stop_epochs": Count(300, low=2, high=10**5, help="full-batch epochs of the early-stopping run")}

@@ -122,6 +122,14 @@ GLOSSARY = {
     "type-II maximum likelihood (empirical Bayes)": "choosing σ and τ (hence λ) to maximize the evidence.",
     "full Bayes": "putting priors on σ and τ too and reporting the posterior of λ instead of one value.",
     "BCE": "binary cross-entropy, −[y log p + (1 − y) log(1 − p)] averaged over rows.",
+    "degrees of freedom (ridge)": "tr of the hat matrix, 1 + Σ d²/(d² + nλ) over the singular values d of the "
+                                  "centred design: how many directions the fit really uses.",
+    "null-space law": "for SGD with L2 decay, the part of the weights no training row sees is the init's part "
+                      "times (1 − ηλ)^T after T steps; nothing else moves it.",
+    "subgradient / proximal step": "two ways to take an L1 step: add α·sign(w) to the gradient, or take the "
+                                   "plain step and soft-threshold (which gives exact zeros).",
+    "AdamW": "Adam with decoupled weight decay: w ← w − ηλw beside the Adam step instead of λw in the gradient.",
+    "relative accuracy (forum)": "1 − |mean(ŷ − y)/mean(y)|: it sees only the average error, not the fit.",
 }
 
 
