@@ -219,8 +219,8 @@ def render(r: PriorResults):
     lam = r.settings["lam"]
     worst = max(row["w_error"] for row in r.answers[1:4])
     gd = r.answers[1]
-    converged = ("converged" if r.gd_converged else
-                 f"did not reach a 1e-13 contraction within {r.gd_steps:,} steps, so its row is not the limit")
+    converged = ("contracts its distance to the minimum by 1e-13 or more" if r.gd_converged else
+                 f"does not reach a 1e-13 contraction within {r.gd_steps:,} steps, so its row is not the limit")
     hit = t["alpha_first_zero"]
     draws_verdict = (f"below the bar of {fmt(r.draws_z_bar)} that {r.num_inputs} independent errors stay under 99% "
                      f"of the time" if r.draws_max_z < r.draws_z_bar else

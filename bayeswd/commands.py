@@ -31,7 +31,8 @@ from bayeswd.report.settings import SEED, Flag, resolve
 from bayeswd.report.writers import write_report
 
 # Presentation code: editing it re-renders from cached Results, it never recomputes them.
-_PRESENTATION = ("plot.py", "cli.py", "commands.py", "report/writers.py", "report/section.py", "analyses/")
+_PRESENTATION = ("plot.py", "cli.py", "commands.py", "report/writers.py", "report/section.py", "report/widgets.py",
+                 "analyses/")
 
 
 def _load_config(path: str | None) -> dict:

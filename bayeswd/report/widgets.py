@@ -143,7 +143,7 @@ def ridge_slider(payload: dict, lam: float, init_sd: float) -> str:
 <circle id="ridge-slider-mark" r="4" fill="#d62728" cx="0" cy="0"/>
 <line x1="34" y1="126" x2="314" y2="126" stroke="#999"/>
 <text x="34" y="144" font-size="10">λ = 1e{LAM_RANGE[0]:g}</text><text x="262" y="144" font-size="10">λ = 1e{LAM_RANGE[1]:g}</text>
-<text x="2" y="12" font-size="10" id="ridge-slider-hi"></text><text x="2" y="122" font-size="10" id="ridge-slider-lo"></text>
+<text x="120" y="12" font-size="10">ridge validation MSE against λ</text><text x="2" y="12" font-size="10" id="ridge-slider-hi"></text><text x="2" y="122" font-size="10" id="ridge-slider-lo"></text>
 </svg>
 <script type="application/json" id="ridge-slider-data">{blob}</script>
 <script>{_SCRIPT}</script>
