@@ -24,6 +24,7 @@ _LAZY = {
     "lasso": "bayeswd.sparse",
     "sample_posterior": "bayeswd.inference",
     "decompose": "bayeswd.subspace",
+    "PriorRegressor": "bayeswd.estimator",   # needs scikit-learn: pip install bayeswd[sklearn]
 }
 
 __all__ = [

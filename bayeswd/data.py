@@ -7,6 +7,7 @@ what is known about how they were made (true weights, noise sd).
 from __future__ import annotations
 
 import csv
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,8 +122,9 @@ def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: floa
 
     .npz: arrays ``X_train``, ``y_train``, ``X_val``, ``y_val`` or ``X``, ``y``
     (then split). Pickled objects are never loaded. .csv: a header row, numeric
-    columns; ``target`` is the name or index of the target column. Rows are
-    split into training and validation with a seeded shuffle.
+    columns, separated by commas, semicolons or tabs; ``target`` is the name or index
+    of the target column (the column names are kept in ``meta["features"]`` and
+    ``meta["target"]``). Rows are split into training and validation with a seeded shuffle.
     """
     path = Path(path)
     if not path.is_file():
@@ -134,11 +136,12 @@ def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: floa
         arrays = _read_csv(path, target)
     else:
         raise ValueError(f"unsupported data file type {suffix!r} for {path.name}; use .npz or .csv")
+    names = {key: arrays.pop(key) for key in ("features", "target") if key in arrays}
     if "X_train" not in arrays:
         arrays = _split(arrays["X"], arrays["y"], val_fraction, seed, path.name)
     try:
         return Dataset(arrays["X_train"], arrays["y_train"], arrays["X_val"], arrays["y_val"],
-                       noise=noise, name=path.stem)
+                       noise=noise, name=path.stem, meta=names)
     except ValueError as err:
         raise ValueError(f"{path.name}: {err}") from None
 
@@ -157,28 +160,67 @@ def _read_npz(path: Path) -> dict:
 
 
 def _read_csv(path: Path, target: str | int) -> dict:
+    """A CSV with a header row and numeric columns, read by pandas.
+
+    The separator (comma, semicolon, tab) is detected; a byte-order mark is ignored. A
+    missing header, an empty or ``NA`` field, a non-numeric column and a target column that
+    does not exist each give a one-line error naming the fix.
+    """
+    import pandas as pd
+
     try:
-        with path.open(newline="") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as err:
-        raise ValueError(f"cannot read {path.name} as text CSV ({err})") from None
-    if len(rows) < 2:
+        with warnings.catch_warnings():
+            # a row longer than the header would silently become an index or lose fields
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            table = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig", index_col=False)
+    except pd.errors.ParserWarning:
+        raise ValueError(f"{path.name}: every row must have as many fields as the header") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as err:
+        raise ValueError(f"cannot read {path.name} as a CSV table ({str(err).splitlines()[0]}); save it as "
+                         f"comma-separated text with a header row") from None
+    names = [str(c) for c in table.columns]
+    if len(table) == 0:
         raise ValueError(f"{path.name} needs a header row and at least one data row")
-    header, body = rows[0], rows[1:]
-    if isinstance(target, str) and not target.lstrip("-").isdigit():
-        if target not in header:
-            raise ValueError(f"target column {target!r} not in {path.name}; columns are {header}")
-        column = header.index(target)
-    else:
-        column = int(target) % len(header)
-    widths = {len(row) for row in body}
-    if widths != {len(header)}:
-        raise ValueError(f"{path.name}: every row must have {len(header)} fields like the header")
+    if all(_is_number(name) for name in names):
+        raise ValueError(f"{path.name} has no header row (its first line is all numbers); add a first line "
+                         f"of column names")
+    if len(names) < 2:
+        raise ValueError(f"{path.name} has one column; it needs input columns and a target column (is the "
+                         f"separator a comma, semicolon or tab?)")
+    column = _target_column(target, names, path.name)
+    missing = table.isna()
+    if missing.to_numpy().any():
+        row, col = np.argwhere(missing.to_numpy())[0]
+        raise ValueError(f"{path.name} has {int(missing.to_numpy().sum())} missing or NA fields (first: column "
+                         f"{names[col]!r}, data row {row + 1}); fill or drop them before loading")
+    text = [name for name, dtype in zip(names, table.dtypes) if not pd.api.types.is_numeric_dtype(dtype)]
+    if text:
+        raise ValueError(f"{path.name} has non-numeric columns {text[:3]}; encode every column as a number")
+    values = table.to_numpy(dtype=np.float64)
+    features = [name for i, name in enumerate(names) if i != column]
+    return {"X": np.delete(values, column, axis=1), "y": values[:, column], "features": features,
+            "target": names[column]}
+
+
+def _is_number(text: str) -> bool:
     try:
-        table = np.array(body, dtype=np.float64)
+        float(text)
     except ValueError:
-        raise ValueError(f"{path.name} has non-numeric fields; encode every column as a number") from None
-    return {"X": np.delete(table, column, axis=1), "y": table[:, column]}
+        return False
+    return True
+
+
+def _target_column(target: str | int, names: list[str], label: str) -> int:
+    """The target's column index; a name must exist, an index must be in range (negative counts from the end)."""
+    if isinstance(target, str) and target in names:
+        return names.index(target)
+    if isinstance(target, str) and not target.lstrip("-").isdigit():
+        raise ValueError(f"target column {target!r} is not in {label}; its columns are {names}")
+    index = int(target)
+    if not -len(names) <= index < len(names):
+        raise ValueError(f"target column {index} does not exist: {label} has {len(names)} columns (0 to "
+                         f"{len(names) - 1}, or -1 for the last); give a column index or name")
+    return index % len(names)
 
 
 def _split(X, y, val_fraction: float, seed: int, label: str) -> dict:

@@ -54,7 +54,7 @@ def test_load_npz_and_csv_roundtrip(tmp_path, d2l):
 
 
 @pytest.mark.parametrize("content, match", [
-    ("a,b\n1,nan\n2,3\n3,4\n4,5\n", "NaN"),
+    ("a,b\n1,nan\n2,3\n3,4\n4,5\n", "missing or NA"),
     ("a,b\n1,x\n", "non-numeric"),
     ("a,b\n1,2,3\n", "fields"),
     ("a,b\n", "header row and at least one data row"),
@@ -95,3 +95,42 @@ def test_dataset_validation():
         bayeswd.Dataset(np.ones(4), np.ones(4), X, np.ones(4))
     with pytest.raises(ValueError, match="infinite"):
         bayeswd.Dataset(X, np.array([1, 2, np.inf, 3]), X, np.ones(4))
+
+
+# ---- the CSV loader (pandas) ----------------------------------------------------------------------
+
+def _write(tmp_path, name, text, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+_ROWS = "".join(f"{i},{2 * i},{i % 3},{0.5 * i}\n" for i in range(10))
+
+
+def test_csv_keeps_column_names_and_ignores_a_byte_order_mark(tmp_path):
+    path = _write(tmp_path, "bom.csv", "\ufeffa,b,c,target\n" + _ROWS)
+    data = load(path, target="target")
+    assert data.meta == {"features": ["a", "b", "c"], "target": "target"}
+    assert data.X_train.shape[1] == 3
+
+
+def test_csv_detects_semicolons(tmp_path):
+    path = _write(tmp_path, "semi.csv", "a;b;c;t\n" + _ROWS.replace(",", ";"))
+    data = load(path)
+    assert data.meta["target"] == "t" and data.X_train.shape[1] == 3
+
+
+@pytest.mark.parametrize("text, target, match", [
+    ("a,b,c,t\n1,2,NA,4\n" + _ROWS, -1, r"missing or NA fields \(first: column 'c', data row 1\)"),
+    ("a,b,c,t\n1,2,,4\n" + _ROWS, -1, "missing or NA fields"),
+    (_ROWS, -1, "no header row"),
+    ("a,b,c,t\n" + _ROWS, 10, "target column 10 does not exist: .* has 4 columns"),
+    ("a,b,c,t\n" + _ROWS, -5, "target column -5 does not exist"),
+    ("a,b,c,t\n" + _ROWS, "z", "target column 'z' is not in"),
+    ("a,b,c,t\nx,2,3,4\n" + _ROWS, -1, r"non-numeric columns \['a'\]"),
+    ("a,b,c,t\n", -1, "at least one data row"),
+])
+def test_csv_errors_name_the_fix(tmp_path, text, target, match):
+    with pytest.raises(ValueError, match=match):
+        load(_write(tmp_path, "bad.csv", text), target=target)

@@ -239,7 +239,7 @@ def test_list_names_every_analysis(capsys):
     (["report", "--config", "cfg.toml"], "cfg.toml:[choosing_lambda]\nn_lamz = 3\n", "has no setting 'n_lamz'"),
     (["report", "--config", "cfg.toml"], "cfg.toml:[choosing_lambda]\nn_lams = 'many'\n", "must be a whole number"),
     (["report", "--config", "missing.toml"], None, "not found"),
-    (["report", "--data", "bad.csv"], "bad.csv:a,b\n1,nan\n2,3\n3,4\n4,5\n5,6\n", "NaN"),
+    (["report", "--data", "bad.csv"], "bad.csv:a,b\n1,nan\n2,3\n3,4\n4,5\n5,6\n", "missing or NA"),
     (["report", "--data", "bad.npz"], "bad.npz", "one target per row"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys, argv, setup, match):

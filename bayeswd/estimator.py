@@ -1,0 +1,183 @@
+"""``PriorRegressor``: the four answers as one scikit-learn estimator.
+
+Fits J(w, b) = Σr²/(2n) + (λ/2)‖w‖² (``prior="gaussian"``, a N(0, τ²) prior with
+λ = σ²/(nτ²)) or Σr²/(2n) + λ‖w‖₁ (``prior="laplace"``, scikit-learn's Lasso α, a
+Laplace prior of scale s with λ = σ²/(ns)), by the closed form, gradient descent, the
+MAP or the posterior mean. scikit-learn is an optional dependency (``bayeswd[sklearn]``),
+imported only here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["PriorRegressor"]
+
+METHODS = ("closed_form", "gd", "map", "posterior")
+
+
+class PriorRegressor(RegressorMixin, BaseEstimator):
+    """Linear regression with a Gaussian (L2) or Laplace (L1) prior on the weights.
+
+    Parameters
+    ----------
+    prior : "gaussian" or "laplace"
+    lam : float, optional
+        The penalty in the canonical objective: λ of (λ/2)‖w‖² (Gaussian) or α of α‖w‖₁
+        (Laplace, scikit-learn's Lasso ``alpha``). Give ``lam`` or ``scale``, not both;
+        with neither, λ = 1.
+    scale : float, optional
+        The prior's scale instead: τ (Gaussian sd) or s (Laplace scale); λ = σ²/(nτ²) or σ²/(ns).
+    noise_sd : float, optional
+        σ. Needed to turn ``scale`` into λ and for the posterior; when None it is
+        estimated by empirical Bayes (type-II maximum likelihood).
+    method : "closed_form", "gd", "map" or "posterior"
+        The closed form (ridge; the lasso by FISTA to a duality gap of 1e-12), full-batch
+        gradient descent run to convergence (proximal for the Laplace prior), PyMC's MAP,
+        or the posterior mean (exact for the Gaussian prior; Gibbs draws for the Laplace).
+    options : dict, optional
+        Passed to the method: ``epochs`` for "gd"; ``draws``, ``chains``, ``seed`` for a
+        Laplace "posterior". (A dict, because scikit-learn estimators take no ``**kwargs``.)
+
+    Attributes
+    ----------
+    coef_, intercept_ : the fitted weights and bias.
+    lam_ : the λ (or α) used. noise_sd_ : σ used (given or estimated; NaN where unused).
+    """
+
+    def __init__(self, prior="gaussian", lam=None, scale=None, noise_sd=None, method="closed_form", options=None):
+        self.prior = prior
+        self.lam = lam
+        self.scale = scale
+        self.noise_sd = noise_sd
+        self.method = method
+        self.options = options
+
+    def _check_params(self):
+        if self.prior not in ("gaussian", "laplace"):
+            raise ValueError(f"prior must be 'gaussian' or 'laplace', got {self.prior!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.lam is not None and self.scale is not None:
+            raise ValueError("give lam or scale, not both: scale is turned into lam through σ and n")
+        for name in ("lam", "scale", "noise_sd"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.scale is not None and self.scale == 0:
+            raise ValueError("scale must be > 0 (a zero-width prior has no penalty form)")
+        return dict(self.options or {})
+
+    def _noise_sd(self, X, y) -> float:
+        if self.noise_sd is not None:
+            return float(self.noise_sd)
+        from bayeswd.gaussian import empirical_bayes
+
+        return empirical_bayes(X, y).noise_sd
+
+    def fit(self, X, y):
+        options = self._check_params()
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        n = X.shape[0]
+        needs_sigma = self.scale is not None or self.method in ("posterior", "map")
+        sigma = self._noise_sd(X, y) if needs_sigma and n > 2 else (
+            float(self.noise_sd) if self.noise_sd is not None else float("nan"))
+        if self.scale is not None:
+            lam = sigma**2 / (n * self.scale**2) if self.prior == "gaussian" else sigma**2 / (n * self.scale)
+        else:
+            lam = 1.0 if self.lam is None else float(self.lam)
+        self.lam_, self.noise_sd_ = lam, sigma
+        if n < 2 or np.ptp(X, axis=0).max(initial=0.0) == 0:
+            # nothing to learn from: every weight is 0 and the bias is the mean (all methods agree)
+            w, b, state = np.zeros(X.shape[1]), float(y.mean()), None
+        else:
+            w, b, state = getattr(self, f"_fit_{self.method}")(X, y, lam, sigma, options)
+        self.coef_, self.intercept_ = np.asarray(w, dtype=np.float64), float(b)
+        self._posterior = state     # what predict(return_std=True) needs; None without a posterior
+        return self
+
+    # --- the four methods; each returns (w, b, the posterior for predictive sds or None) ---
+
+    def _fit_closed_form(self, X, y, lam, sigma, options):
+        if self.prior == "gaussian":
+            from bayeswd.ridge import ridge
+
+            fit = ridge(X, y, lam)
+        else:
+            from bayeswd.sparse import lasso
+
+            fit = lasso(X, y, lam)
+        return fit.w, fit.b, None
+
+    def _fit_gd(self, X, y, lam, sigma, options):
+        """Full-batch GD on the centred data (the bias is then the mean), at the step 2/(μ + L)."""
+        x_mean, y_mean = X.mean(axis=0), float(y.mean())
+        Xc, yc = X - x_mean, y - y_mean
+        gram_eig = np.linalg.eigvalsh(Xc.T @ Xc / len(y)) if X.shape[1] <= len(y) else np.r_[
+            0.0, np.linalg.eigvalsh(Xc @ Xc.T / len(y))]
+        if self.prior == "gaussian":
+            mu, L = gram_eig[0] + lam, gram_eig[-1] + lam
+            step = 2.0 / (mu + L)
+            rate = (L - mu) / (L + mu)
+            steps = options.get("epochs") or (10**6 if rate >= 1 else min(10**6, math.ceil(
+                math.log(1e-14) / math.log(max(rate, 1e-300))) + 1))
+        else:
+            step = 1.0 / max(gram_eig[-1], 1e-300)
+            steps = options.get("epochs", 20_000)
+        w = np.zeros(X.shape[1])
+        for _ in range(int(steps)):
+            grad = Xc.T @ (Xc @ w - yc) / len(y)
+            if self.prior == "gaussian":
+                w = w - step * (grad + lam * w)
+            else:   # proximal step: exact zeros
+                z = w - step * grad
+                w = np.sign(z) * np.maximum(np.abs(z) - step * lam, 0.0)
+        return w, y_mean - x_mean @ w, None
+
+    def _fit_map(self, X, y, lam, sigma, options):
+        from bayeswd.data import Dataset
+        from bayeswd.inference import map_estimate
+
+        if lam == 0:
+            return self._fit_closed_form(X, y, lam, sigma, options)
+        data = Dataset(X, y, X[:1], y[:1])
+        scale = sigma / math.sqrt(len(y) * lam) if self.prior == "gaussian" else sigma**2 / (len(y) * lam)
+        est = map_estimate(data, self.prior, scale, noise_sd=sigma)
+        return est.w, est.b, None
+
+    def _fit_posterior(self, X, y, lam, sigma, options):
+        if lam == 0:
+            raise ValueError("the posterior needs a proper prior: give lam > 0 or a finite scale")
+        if self.prior == "gaussian":
+            from bayeswd.gaussian import gaussian_posterior
+
+            post = gaussian_posterior(X, y, sigma, sigma / math.sqrt(len(y) * lam))
+            return post.mean, post.b_mean, post
+        from bayeswd.data import Dataset
+        from bayeswd.inference import sample_posterior
+
+        tree = sample_posterior(Dataset(X, y, X[:1], y[:1]), "laplace", sigma**2 / (len(y) * lam), noise_sd=sigma,
+                                sampler="gibbs", draws=options.get("draws", 1000), chains=options.get("chains", 4),
+                                seed=options.get("seed", 0))
+        w = tree["posterior"]["w"].values.reshape(-1, X.shape[1])
+        b = tree["posterior"]["b"].values.reshape(-1)
+        return w.mean(axis=0), float(b.mean()), (w, b, sigma)
+
+    def predict(self, X, return_std=False):
+        """Predictions; with ``return_std`` also the posterior predictive sd (``method="posterior"`` only)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        mean = X @ self.coef_ + self.intercept_
+        if not return_std:
+            return mean
+        if self._posterior is None:
+            raise ValueError("return_std needs method='posterior' (a predictive distribution); this fit used "
+                             f"method={self.method!r}")
+        if isinstance(self._posterior, tuple):      # Laplace: the spread of the draws' predictions plus the noise
+            w, b, sigma = self._posterior
+            return mean, np.sqrt((X @ w.T + b).var(axis=1) + sigma**2)
+        return mean, self._posterior.predict(X)[1]

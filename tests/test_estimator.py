@@ -1,0 +1,83 @@
+"""bayeswd.PriorRegressor: a scikit-learn estimator whose four methods agree where theory says they must."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+import bayeswd
+from bayeswd.estimator import PriorRegressor
+
+
+def test_passes_scikit_learns_estimator_checks():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the checks provoke warnings on purpose
+        check_estimator(PriorRegressor())
+
+
+@pytest.fixture(scope="module")
+def d2l():
+    return bayeswd.d2l_data(seed=0)
+
+
+def test_gaussian_methods_agree(d2l):
+    X, y = d2l.X_train, d2l.y_train
+    fits = {m: PriorRegressor(lam=3.0, noise_sd=0.01, method=m).fit(X, y)
+            for m in ("closed_form", "gd", "map", "posterior")}
+    ref = fits["closed_form"]
+    np.testing.assert_allclose(ref.coef_, bayeswd.ridge(X, y, 3.0).w, rtol=0, atol=1e-15)
+    for method in ("gd", "map"):                     # the minimizer of J, three ways
+        np.testing.assert_allclose(fits[method].coef_, ref.coef_, rtol=0, atol=1e-6)
+        assert fits[method].intercept_ == pytest.approx(ref.intercept_, abs=1e-6)
+    # the Gaussian posterior mean is the ridge solution, exactly
+    np.testing.assert_allclose(fits["posterior"].coef_, ref.coef_, rtol=0, atol=1e-10)
+    mean, sd = fits["posterior"].predict(d2l.X_val, return_std=True)
+    _, exact_sd = bayeswd.gaussian_posterior(X, y, 0.01, bayeswd.prior_sd_from_lam(3.0, 0.01, 20)).predict(d2l.X_val)
+    np.testing.assert_allclose(sd, exact_sd, rtol=1e-12)
+    np.testing.assert_allclose(mean, ref.predict(d2l.X_val), rtol=0, atol=1e-10)
+
+
+def test_scale_is_the_prior_and_sigma_is_estimated_when_missing(d2l):
+    X, y = d2l.X_train, d2l.y_train
+    by_scale = PriorRegressor(scale=0.01, noise_sd=0.01).fit(X, y)
+    assert by_scale.lam_ == pytest.approx(0.01**2 / (20 * 0.01**2))
+    np.testing.assert_allclose(by_scale.coef_, bayeswd.ridge(X, y, by_scale.lam_).w, atol=1e-15)
+    estimated = PriorRegressor(method="posterior", lam=1.0).fit(X, y)
+    assert estimated.noise_sd_ == pytest.approx(bayeswd.empirical_bayes(X, y).noise_sd)
+
+
+def test_laplace_closed_form_and_proximal_gd_agree():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 8))
+    y = X @ np.r_[1.0, -0.5, np.zeros(6)] + 0.1 * rng.standard_normal(60)
+    exact = PriorRegressor(prior="laplace", lam=0.05).fit(X, y)
+    gd = PriorRegressor(prior="laplace", lam=0.05, method="gd").fit(X, y)
+    np.testing.assert_allclose(gd.coef_, exact.coef_, rtol=0, atol=1e-6)
+    assert np.count_nonzero(exact.coef_ == 0) == np.count_nonzero(gd.coef_ == 0) > 0
+
+
+def test_works_in_pipelines_and_searches(d2l):
+    X, y = d2l.X_train, d2l.y_train
+    search = GridSearchCV(PriorRegressor(), {"lam": [0.01, 0.1, 1.0, 10.0]}, cv=4).fit(X, y)
+    assert search.best_params_["lam"] in (0.01, 0.1, 1.0, 10.0)
+    scores = cross_val_score(make_pipeline(StandardScaler(), PriorRegressor(lam=1.0)), X, y, cv=4)
+    assert np.all(np.isfinite(scores))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(prior="cauchy"), "prior must be"), (dict(method="vi"), "method must be"),
+    (dict(lam=1.0, scale=0.1), "not both"), (dict(lam=-1.0), "lam must be"),
+])
+def test_bad_parameters_say_what_to_give(d2l, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PriorRegressor(**kwargs).fit(d2l.X_train, d2l.y_train)
+
+
+def test_return_std_needs_a_posterior(d2l):
+    fit = PriorRegressor().fit(d2l.X_train, d2l.y_train)
+    with pytest.raises(ValueError, match="method='posterior'"):
+        fit.predict(d2l.X_val, return_std=True)
