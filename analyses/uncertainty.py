@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import arviz as az
@@ -39,6 +40,7 @@ class UncertaintyResults(Results):
     laplace_gibbs_rhat: float
     laplace_nuts_rhat: float    # NaN when not run
     laplace_max_z: float        # NaN when not run
+    loo: list                   # az.compare of the Gaussian (exact) and Laplace (Gibbs) posteriors, one dict per prior
     pred_mean: np.ndarray       # exact posterior predictive on the validation rows
     pred_sd: np.ndarray
     y_val: np.ndarray
@@ -80,12 +82,49 @@ def compute(ctx: Context) -> UncertaintyResults:
         laplace_z = float(np.abs((means[0] - means[1]) / np.hypot(*errs)).max())
         nuts_rhat = float(nuts.attrs["max_rhat"])
     pred = posterior_predictive(trees["exact"], data.X_val, data.y_val, sigma, seed=ctx.seed)
-    return UncertaintyResults(**ctx.shared(), prior_sd=p["prior_sd"], num_inputs=data.num_inputs,
+    loo = _loo_ranking({"Gaussian": trees["exact"], "Laplace": gibbs})
+    return UncertaintyResults(loo=loo, **ctx.shared(), prior_sd=p["prior_sd"], num_inputs=data.num_inputs,
                               n_val=len(data.y_val), samplers=rows,
                               z_bar=float(stats.norm.isf(FAMILY_ALPHA / (2 * data.num_inputs))),
                               laplace_gibbs_rhat=float(gibbs.attrs["max_rhat"]), laplace_nuts_rhat=nuts_rhat,
                               laplace_max_z=laplace_z, pred_mean=pred.mean, pred_sd=pred.sd,
                               y_val=np.asarray(data.y_val, dtype=float))
+
+
+def _loo_ranking(trees: dict) -> list:
+    """PSIS-LOO ranking by az.compare, with each posterior's Pareto k against ArviZ's reliability bar."""
+    with warnings.catch_warnings(), az.rc_context({"stats.round_to": "none"}):   # full precision, not 2 digits
+        warnings.simplefilter("ignore")       # high Pareto k is reported in the table, not as a warning
+        ranking = az.compare(trees)
+        rows = []
+        # az.compare rounds elpd and p to the digits its se supports; the loo objects keep full precision
+        loos = {name: az.loo(trees[name], pointwise=True) for name in ranking.index}
+        best = float(loos[ranking.index[0]].elpd)
+        for name, row in ranking.iterrows():
+            loo = loos[name]
+            k = np.asarray(loo.pareto_k).ravel()
+            rows.append({"name": name, "rank": int(row["rank"]), "elpd": float(loo.elpd), "se": float(loo.se),
+                         "elpd_diff": float(loo.elpd) - best, "dse": float(row["dse"]), "p": float(loo.p),
+                         "weight": float(row["weight"]), "max_k": float(k.max()), "good_k": float(loo.good_k),
+                         "bad_k": int(np.sum(k > loo.good_k)), "n": int(k.size)})
+    return rows
+
+
+def _loo_text(rows: list) -> str:
+    first, second = rows
+    unreliable = [row for row in rows if row["bad_k"]]
+    counts = " and ".join(f"{row['bad_k']} of {row['n']} ({row['name']})" for row in unreliable)
+    text = (f"**Which prior predicts better? PSIS-LOO.** `az.compare` ranks the {first['name']} prior first: its "
+            f"expected log predictive density is {fmt(first['elpd'])} ± {fmt(first['se'])} against "
+            f"{fmt(second['elpd'])} ± {fmt(second['se'])} (difference {fmt(-second['elpd_diff'])} ± "
+            f"{fmt(second['dse'])}). ")
+    if unreliable:
+        return text + (f"Pareto-smoothed importance sampling is unreliable here: {counts} training rows have a "
+                       f"Pareto k above ArviZ's bar of {fmt(unreliable[0]['good_k'])} (largest "
+                       f"{fmt(max(row['max_k'] for row in unreliable))}). Each of the few rows pulls hard on the "
+                       f"posterior of many weights, so exact leave-one-out refits are needed before trusting the "
+                       f"ranking.")
+    return text + f"Every Pareto k is below ArviZ's bar of {fmt(first['good_k'])}, so the estimate is reliable."
 
 
 def render(r: UncertaintyResults):
@@ -131,7 +170,12 @@ For the Laplace prior there is no closed form; the NUTS posterior mean{nuts_rhat
                    "largest |z|"],
                   [[row["name"], row["coverage_50"], row["coverage_90"], row["val_mse"], row["max_rhat"],
                     row["min_ess_bulk"], row["max_z"]] for row in r.samplers])
-    return section(__name__, r, answer, text, [figure], [table])
+    loo_table = Table("PSIS-LOO comparison of the two priors (az.compare; elpd: expected log predictive density).",
+                      ["prior", "rank", "elpd", "se", "elpd difference", "se of difference", "weight",
+                       "largest Pareto k", "rows with k above the bar"],
+                      [[row["name"], row["rank"], row["elpd"], row["se"], row["elpd_diff"], row["dse"], row["weight"],
+                        row["max_k"], row["bad_k"]] for row in r.loo])
+    return section(__name__, r, answer, text + "\n\n" + _loo_text(r.loo), [figure], [table, loo_table])
 
 
 if __name__ == "__main__":

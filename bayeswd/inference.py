@@ -185,10 +185,50 @@ def _record(tree, diagnostics: Diagnostics, **extra):
     return tree
 
 
+def feature_names(dataset: Dataset) -> list:
+    """The weights' coordinate labels: a CSV's column names, else 0 … p − 1."""
+    names = dataset.meta.get("features") if isinstance(dataset.meta, dict) else None
+    return list(names) if names and len(names) == dataset.num_inputs else list(range(dataset.num_inputs))
+
+
+def complete_tree(tree, dataset: Dataset, noise_sd: float, *, predictive: bool = False, seed: int = 0):
+    """Make a posterior tree ArviZ-native, whatever sampler made it.
+
+    ``w`` gets the dimension ``feature`` (labelled by :func:`feature_names`); the tree gains
+    ``observed_data`` (the training targets, dimension ``obs``), ``log_likelihood`` (the
+    pointwise log N(yᵢ; xᵢ·w + b, σ²) of every draw, what ``az.loo`` and ``az.compare``
+    need) and, with ``predictive``, ``posterior_predictive`` (yᵢ drawn from that normal).
+    """
+    import xarray as xr
+
+    post = tree["posterior"].to_dataset()
+    w_dims = [d for d in post["w"].dims if d not in ("chain", "draw")]
+    post = post.rename({w_dims[0]: "feature"}) if w_dims and w_dims[0] != "feature" else post
+    post = post.assign_coords(feature=feature_names(dataset))
+    tree["posterior"] = post
+    X, y = dataset.X_train, dataset.y_train
+    obs = np.arange(len(y))
+    mean = np.einsum("cdp,np->cdn", post["w"].values, X) + post["b"].values[..., None]
+    log_lik = -0.5 * (np.log(2 * np.pi * noise_sd**2) + ((y - mean) / noise_sd) ** 2)
+    dims = ("chain", "draw", "obs")
+    coords = {"chain": post["chain"].values, "draw": post["draw"].values, "obs": obs}
+    tree["log_likelihood"] = xr.Dataset({"y": (dims, log_lik)}, coords=coords)
+    tree["observed_data"] = xr.Dataset({"y": (("obs",), y)}, coords={"obs": obs})
+    if predictive:
+        noise = np.random.default_rng(seed).standard_normal(mean.shape)
+        tree["posterior_predictive"] = xr.Dataset({"y": (dims, mean + noise_sd * noise)}, coords=coords)
+    return tree
+
+
 def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: float | None = None,
                      sampler: str = "pymc", parameterization: str = "svd", mass: str = "diag",
-                     chains: int = 4, draws: int = 1000, tune: int = 1000, seed: int = 0):
-    """Posterior draws of w and b as an ArviZ DataTree (groups posterior, sample_stats).
+                     chains: int = 4, draws: int = 1000, tune: int = 1000, seed: int = 0,
+                     predictive: bool = False, progressbar: bool = False):
+    """Posterior draws of w and b as an ArviZ DataTree.
+
+    Groups: ``posterior`` (``w`` over the dimension ``feature``, ``b``), ``log_likelihood``
+    (pointwise, for ``az.loo``/``az.compare``), ``observed_data``, ``sample_stats`` for NUTS,
+    and ``posterior_predictive`` with ``predictive=True``. ``progressbar`` is passed to PyMC.
 
     The MAP of this posterior minimizes J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖²,
     λ = σ²/(nτ²) (Gaussian; ``scale`` = τ) or + α‖w‖₁, α = σ²/(ns) (Laplace; ``scale`` = s).
@@ -212,25 +252,32 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
             raise ValueError("exact draws exist for the Gaussian prior only; use sampler='gibbs' or NUTS")
         w, b = gaussian_posterior(X, y, sigma, scale).sample(chains * draws, seed=seed)
         tree = to_datatree({"w": w.reshape(chains, draws, -1), "b": b.reshape(chains, draws)}, meta)
+        tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
         return _record(tree, diagnose(tree, seconds=time.perf_counter() - start))
     if sampler == "gibbs":
         if prior != "laplace":
             raise ValueError("the Gibbs sampler is the Bayesian lasso: use prior='laplace'")
         w, b = gibbs_bayesian_lasso(X, y, scale, sigma, draws=draws, tune=tune, chains=chains, seed=seed)
         tree = to_datatree({"w": w, "b": b}, meta)
+        tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
         return _record(tree, diagnose(tree, seconds=time.perf_counter() - start))
 
     build = svd_model if parameterization == "svd" else raw_model
     model = build(X, y, prior, scale, sigma)
-    tree = _nuts(model, sampler, mass, draws=draws, tune=tune, chains=chains, seed=seed)
+    tree = _nuts(model, sampler, mass, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar)
     seconds = time.perf_counter() - start
     keep = [v for v in ("w", "b") if v in tree["posterior"]]
     tree["posterior"] = tree["posterior"].to_dataset()[keep]
+    for group in ("log_likelihood", "observed_data", "posterior_predictive"):
+        if group in tree.children:      # ours replace PyMC's, so every sampler gives the same groups
+            del tree[group]
+    tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
     tree.attrs.update(meta | {"parameterization": parameterization, "mass": mass})
     return _record(tree, diagnose(tree, seconds=seconds))
 
 
-def _nuts(model, sampler: str, mass: str, *, draws: int, tune: int, chains: int, seed: int, **extra):
+def _nuts(model, sampler: str, mass: str, *, draws: int, tune: int, chains: int, seed: int,
+          progressbar: bool = False, **extra):
     """``pm.sample`` with one back-end's mass-matrix setting; its warnings are silenced because
     our own diagnostics (``diagnose``) decide and warn."""
     if sampler == "pymc":
@@ -241,7 +288,7 @@ def _nuts(model, sampler: str, mass: str, *, draws: int, tune: int, chains: int,
         kwargs = {"nuts_sampler_kwargs": {"adaptation": "low_rank" if mass == "dense" else "diag"}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, model=model, progressbar=False,
+        return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, model=model, progressbar=progressbar,
                          nuts_sampler=sampler, compute_convergence_checks=False, quiet=True, **kwargs, **extra)
 
 

@@ -189,3 +189,43 @@ def test_three_ways_to_choose_lambda(d2l):
 def test_bad_input(d2l, call, match):
     with pytest.raises(ValueError, match=match):
         call(d2l)
+
+
+# ---- ArviZ-native trees --------------------------------------------------------------------------
+
+def test_trees_are_arviz_native_and_compare_the_two_priors():
+    import arviz as az
+    from scipy import stats
+
+    data = bayeswd.d2l_data(seed=0)
+    g = sample_posterior(data, "gaussian", 0.01, sampler="exact", chains=2, draws=500, predictive=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)   # the structure is tested here, not convergence
+        lap = sample_posterior(data, "laplace", 0.01, sampler="gibbs", chains=2, draws=500, tune=200)
+    for tree in (g, lap):
+        assert {"posterior", "log_likelihood", "observed_data"} <= set(tree.children)
+        assert tree["posterior"]["w"].dims == ("chain", "draw", "feature")
+        np.testing.assert_array_equal(tree["observed_data"]["y"].values, data.y_train)
+    assert "posterior_predictive" in g.children and "posterior_predictive" not in lap.children
+    # the pointwise log-likelihood is log N(yᵢ; xᵢ·w + b, σ²) of each draw
+    w, b = g["posterior"]["w"].values[1, 7], g["posterior"]["b"].values[1, 7]
+    np.testing.assert_allclose(g["log_likelihood"]["y"].values[1, 7],
+                               stats.norm.logpdf(data.y_train, data.X_train @ w + b, 0.01), rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                    # p ≫ n: Pareto k is high, and ArviZ says so
+        ranking = az.compare({"gaussian": g, "laplace": lap})
+    assert set(ranking.index) == {"gaussian", "laplace"}
+
+
+def test_nuts_tree_uses_the_csvs_column_names(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    y = X @ np.array([0.5, -0.2, 0.0]) + 0.1 * rng.standard_normal(40)
+    path = tmp_path / "mine.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="height,width,depth,price", comments="")
+    data = bayeswd.load(path, target="price", noise=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = sample_posterior(data, "gaussian", 1.0, sampler="pymc", chains=2, draws=200, tune=200)
+    assert list(tree["posterior"]["w"].coords["feature"].values) == ["height", "width", "depth"]
+    assert tree["log_likelihood"]["y"].shape == (2, 200, data.n_train)
