@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import re
@@ -37,35 +38,46 @@ def _math(latex: str, display: str = "inline") -> str:
     return convert(latex, display=display)
 
 
+# $$display$$ and $inline$ math; code spans are split off first, so a '$' in code stays literal.
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+)\$", re.S)
+_MATH_TOKEN = "BAYESWDMATH{}X"   # letters only: Markdown leaves it alone
+
+
+@functools.cache
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def _protect_math(text: str) -> tuple[str, list[str]]:
+    maths: list[str] = []
+
+    def keep(match):
+        display = match.group(1) is not None
+        maths.append(_math((match.group(1) if display else match.group(2)).strip(), "block" if display else "inline"))
+        return _MATH_TOKEN.format(len(maths) - 1)
+
+    chunks = re.split(r"(`[^`]*`)", text)
+    return "".join(c if c.startswith("`") else _MATH.sub(keep, c) for c in chunks), maths
+
+
+def _restore_math(html_text: str, maths: list[str]) -> str:
+    html_text = re.sub(r"<p>BAYESWDMATH(\d+)X</p>", lambda m: f'<div class="math">{maths[int(m.group(1))]}</div>',
+                       html_text)
+    return re.sub(r"BAYESWDMATH(\d+)X", lambda m: maths[int(m.group(1))], html_text)
+
+
 def _inline(text: str) -> str:
-    """`code` and $math$ first (their contents stay literal), then **bold** and *italics* in the rest."""
-    parts = re.split(r"(`[^`]+`|\$[^$\n]+\$)", text)
-    out = []
-    for part in parts:
-        if part.startswith("`") and part.endswith("`") and len(part) > 1:
-            out.append(f"<code>{html.escape(part[1:-1])}</code>")
-        elif part.startswith("$") and part.endswith("$") and len(part) > 2:
-            out.append(_math(part[1:-1]))
-        else:
-            bold = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", html.escape(part))
-            out.append(re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", bold))
-    return "".join(out)
+    """One line of Markdown (an answer, a caption) as inline HTML."""
+    protected, maths = _protect_math(text)
+    return _restore_math(_markdown().renderInline(protected), maths)
 
 
 def markdown_to_html(text: str) -> str:
-    """The small Markdown subset the analyses write: paragraphs, '- ' lists, `code`, **bold**, *italics*,
-    $inline$ and $$display$$ math (a paragraph of its own)."""
-    blocks = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.splitlines()
-        stripped = block.strip()
-        if stripped.startswith("$$") and stripped.endswith("$$") and len(stripped) > 4:
-            blocks.append(f'<div class="math">{_math(stripped[2:-2].strip(), "block")}</div>')
-        elif lines and all(line.startswith("- ") for line in lines):
-            blocks.append("<ul>" + "".join(f"<li>{_inline(line[2:])}</li>" for line in lines) + "</ul>")
-        elif block:
-            blocks.append(f"<p>{_inline(' '.join(lines))}</p>")
-    return "\n".join(blocks)
+    """The analyses' Markdown (CommonMark by markdown-it-py, plus tables) with $…$ and $$…$$ as MathML."""
+    protected, maths = _protect_math(text.strip())
+    return _restore_math(_markdown().render(protected), maths).strip()
 
 
 def _fmt(value) -> str:
