@@ -1,4 +1,4 @@
-"""One objective, many spellings (THEORY.md §1).
+"""One objective, many spellings (docs/theory.md §1).
 
 The canonical objective of bayeswd, bias not penalized::
 

@@ -1,4 +1,4 @@
-"""Conjugate Gaussian posterior for linear regression with known noise (THEORY.md §3).
+"""Conjugate Gaussian posterior for linear regression with known noise (docs/theory.md §3).
 
 Model: y = Xw + b + ε, ε ~ N(0, σ²I), w ~ N(0, τ²I), and b either absent or
 with a flat prior (``fit_intercept=True``, the default, matching :func:`ridge`).

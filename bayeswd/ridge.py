@@ -1,4 +1,4 @@
-"""Closed-form ridge regression with an unpenalized intercept (THEORY.md §2).
+"""Closed-form ridge regression with an unpenalized intercept (docs/theory.md §2).
 
 All functions minimize the canonical objective
 

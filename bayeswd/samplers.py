@@ -1,4 +1,4 @@
-"""Posterior samplers for the p ≫ n linear model (THEORY.md §6–7).
+"""Posterior samplers for the p ≫ n linear model (docs/theory.md §6–7).
 
 With σ = 0.01 the d2l posterior is ~10⁴ times narrower along the 20 data
 directions than along the 180 prior directions, and NUTS with a diagonal mass

@@ -4,7 +4,7 @@ Minimizes scikit-learn's ``Lasso`` objective, intercept unpenalized,
 
     L(w, b) = (1/2n) ‖y − Xw − b‖² + α ‖w‖₁,
 
-which is the MAP of a Laplace(0, s) prior with α = σ²/(n s) (THEORY.md §1, §6).
+which is the MAP of a Laplace(0, s) prior with α = σ²/(n s) (docs/theory.md §1, §6).
 Stops on a relative duality gap, so the objective is certified, not just stalled.
 """
 

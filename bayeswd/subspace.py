@@ -1,4 +1,4 @@
-"""Row space and null space of the training inputs (THEORY.md §4).
+"""Row space and null space of the training inputs (docs/theory.md §4).
 
 Every gradient of the data term is a combination of the training rows as they
 are (uncentred, because the bias column is part of the model). So gradient
@@ -103,7 +103,7 @@ def init_risk(X, y, w_true, b_true, init_var_w: float, init_var_b: float = 0.0) 
     The limit is θ_mn + (I − P_a)θ₀ with P_a the row-space projector of [X, 1]; for
     θ₀ with independent zero-mean entries (variance s_w² on w, s_b² on b) the cross term
     vanishes in expectation, so E risk = R_min-norm + s_w²·tr[(I − P_a)_ww] + s_b²·(I − P_a)_bb
-    — THEORY.md's R_mn + s₀²(p − rank X), exactly, bias column included.
+    — docs/theory.md §4: R_mn + s₀²(p − rank X), exactly, bias column included.
     Returns (R_min-norm, expected risk).
     """
     X = as_design(X)

@@ -1,4 +1,4 @@
-"""Risk curves: asymptotic (Marchenko–Pastur) and exact early-stopping vs ridge (THEORY.md §5).
+"""Risk curves: asymptotic (Marchenko–Pastur) and exact early-stopping vs ridge (docs/theory.md §5).
 
 Ridge here is in the canonical (mean) form: it minimizes J(w) = (1/2n)‖y − Xw‖² + (λ/2)‖w‖².
 Excess risk means E_x[(x·(ŵ − w*))²] = ‖ŵ − w*‖² for isotropic x.

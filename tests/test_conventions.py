@@ -1,4 +1,4 @@
-"""Each spelling of THEORY.md §1 is proven by solving both objectives."""
+"""Each spelling of docs/theory.md §1 is proven by solving both objectives."""
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +12,7 @@ from bayeswd import gaussian_posterior, ridge
 
 def test_prior_and_lambda_round_trip():
     lam = cv.lam_from_prior(0.01, 0.01, 20)
-    assert lam == pytest.approx(0.05)  # THEORY: the d2l data with the true τ
+    assert lam == pytest.approx(0.05)  # docs/theory.md §1: the d2l data with the true τ
     assert cv.prior_sd_from_lam(3.0, 0.01, 20) == pytest.approx(0.0013, abs=1e-4)  # d2l's λ = 3
     assert cv.prior_sd_from_lam(lam, 0.01, 20) == pytest.approx(0.01)
 

@@ -76,6 +76,6 @@ def test_init_sd_one_dominates_the_risk(d2l):
     base, risk_en = init_risk(d2l.X_train, d2l.y_train, d2l.w_true, d2l.b_true, 0.01**2)
     _, risk_zh = init_risk(d2l.X_train, d2l.y_train, d2l.w_true, d2l.b_true, 1.0)
     _, risk_torch = init_risk(d2l.X_train, d2l.y_train, d2l.w_true, d2l.b_true, 1 / 600, 1 / 600)
-    assert 1.5 < risk_en / base < 2.5          # THEORY: about twice the min-norm risk
+    assert 1.5 < risk_en / base < 2.5          # docs/theory.md §4: about twice the min-norm risk
     assert risk_zh / base > 100                # two orders of magnitude
     assert 10 < risk_torch / base < 25         # about 17×

@@ -53,7 +53,7 @@ def test_null_space_decays_exactly(d2l, batch_size, optimizer, lam):
 
 
 def test_momentum_with_decay_breaks_the_plain_sgd_law(d2l):
-    # THEORY §4 says (1 − ηλ)^T holds with momentum too; it does not once λ > 0.
+    # (1 − ηλ)^T does not hold with momentum once λ > 0: the factor is a 2 × 2 recurrence (docs/theory.md §4).
     run = train(d2l, 3.0, lr=0.01, epochs=4, optimizer="momentum", init_sd=0.5)
     _, null0 = decompose(run.w0, d2l.X_train)
     _, null_t = decompose(run.w, d2l.X_train)
