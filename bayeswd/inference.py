@@ -263,7 +263,7 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
         return _record(tree, diagnose(tree, seconds=time.perf_counter() - start))
 
     build = svd_model if parameterization == "svd" else raw_model
-    model = build(X, y, prior, scale, sigma)
+    model = build(X, y, prior, scale, sigma, features=feature_names(dataset))
     tree = _nuts(model, sampler, mass, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar)
     seconds = time.perf_counter() - start
     keep = [v for v in ("w", "b") if v in tree["posterior"]]

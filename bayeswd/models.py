@@ -27,29 +27,36 @@ def strength_from_penalty(lam, noise_sd: float, n: int):
 
 
 def linear_regression(X, y, *, prior: str = "gaussian", strength: float = 1.0, noise_sd: float = 1.0,
-                      decay_bias: bool = False) -> pm.Model:
+                      decay_bias: bool = False, features=None) -> pm.Model:
     """Build the model. ``strength`` = 1/τ² (Gaussian) or 1/s (Laplace); 0 means no prior term.
 
-    ``y`` of shape (n, k) gives k independent outputs sharing σ and the prior.
+    ``y`` of shape (n, k) gives k independent outputs sharing σ and the prior. ``features``
+    (labels, one per column of X) gives the model the coords ``feature`` (and ``target`` for
+    several outputs), so its draws are labelled; the compiled log-density is the same.
     """
     as_choice(prior, "prior", PRIORS)
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     w_shape = (X.shape[1],) + y.shape[1:]
     b_shape = y.shape[1:]
-    with pm.Model() as model:
+    coords, w_dims, b_dims = None, None, None
+    if features is not None:
+        coords = {"feature": list(features)} | ({"target": list(range(y.shape[1]))} if y.ndim > 1 else {})
+        w_dims, b_dims = ("feature",) + (("target",) if y.ndim > 1 else ()), (("target",) if y.ndim > 1 else None)
+    with pm.Model(coords=coords) as model:
         X_data = pm.Data("X", X)
         y_data = pm.Data("y", y)
         strength_data = pm.Data("strength", np.float64(strength))
         noise_data = pm.Data("noise_sd", np.float64(noise_sd))
-        w = _prior_rv("w", prior, strength_data, w_shape)
-        b = _prior_rv("b", prior, strength_data, b_shape) if decay_bias else pm.Flat("b", shape=b_shape)
+        w = _prior_rv("w", prior, strength_data, w_shape, w_dims)
+        b = (_prior_rv("b", prior, strength_data, b_shape, b_dims) if decay_bias
+             else pm.Flat("b", shape=b_shape, dims=b_dims))
         mu = pm.math.dot(X_data, w) + b
         pm.Normal("obs", mu=mu, sigma=noise_data, observed=y_data, shape=mu.shape)
     return model
 
 
-def _prior_rv(name, prior, strength, shape):
+def _prior_rv(name, prior, strength, shape, dims=None):
     if prior == "gaussian":
-        return pm.Normal(name, mu=0.0, tau=strength, shape=shape)
-    return pm.Laplace(name, mu=0.0, b=1.0 / strength, shape=shape)
+        return pm.Normal(name, mu=0.0, tau=strength, shape=shape, dims=dims)
+    return pm.Laplace(name, mu=0.0, b=1.0 / strength, shape=shape, dims=dims)

@@ -50,7 +50,7 @@ def _prior_logp(prior: str, scale: float, w):
     return pm.logp(dist, w).sum()
 
 
-def svd_model(X, y, prior: str, scale: float, noise_sd: float) -> pm.Model:
+def svd_model(X, y, prior: str, scale: float, noise_sd: float, features=None) -> pm.Model:
     """y = μ + Xc w + ε with w = V z: the same posterior as :func:`raw_model`, rotated.
 
     Gaussian: z ~ N(0, τ²) (the isotropic prior is rotation-invariant). Laplace: the
@@ -58,12 +58,13 @@ def svd_model(X, y, prior: str, scale: float, noise_sd: float) -> pm.Model:
     """
     B = svd_basis(X, y)
     p = X.shape[1]
-    with pm.Model() as model:
+    coords = {"feature": list(features if features is not None else range(p))}
+    with pm.Model(coords=coords) as model:
         if prior == "gaussian":
             z = pm.Normal("z", 0.0, scale, shape=p)
         else:
             z = pm.Flat("z", shape=p)
-        w = pm.Deterministic("w", pt.dot(B.V, z))
+        w = pm.Deterministic("w", pt.dot(B.V, z), dims="feature")
         if prior == "laplace":
             pm.Potential("w_prior", _prior_logp(prior, scale, w))
         mu = pm.Flat("mu")
@@ -73,12 +74,13 @@ def svd_model(X, y, prior: str, scale: float, noise_sd: float) -> pm.Model:
     return model
 
 
-def raw_model(X, y, prior: str, scale: float, noise_sd: float) -> pm.Model:
+def raw_model(X, y, prior: str, scale: float, noise_sd: float, features=None) -> pm.Model:
     """The textbook parameterization: w ~ prior, b flat, y ~ N(Xw + b, σ²)."""
     from bayeswd.models import linear_regression
 
     strength = 1.0 / scale**2 if prior == "gaussian" else 1.0 / scale
-    return linear_regression(X, y, prior=prior, strength=strength, noise_sd=noise_sd)
+    return linear_regression(X, y, prior=prior, strength=strength, noise_sd=noise_sd,
+                             features=features if features is not None else range(X.shape[1]))
 
 
 def gibbs_bayesian_lasso(X, y, scale: float, noise_sd: float, *, draws: int = 1000, tune: int = 500,

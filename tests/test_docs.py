@@ -24,3 +24,13 @@ def test_no_reference_leaves_the_repository():
                  *ROOT.glob("docs/*.md")]:
         text = path.read_text(encoding="utf-8")
         assert "../shared" not in text and "THEORY.md" not in text, path
+
+
+def test_gallery_has_every_report_figure():
+    """docs/gallery holds each figure the analyses draw (regenerate: uv run python docs/make_gallery.py)."""
+    import re
+
+    drawn = {name for path in ROOT.glob("analyses/*.py")
+             for name in re.findall(r'draw\(\s*"([\w-]+)"', path.read_text(encoding="utf-8"))}
+    shown = {p.stem for p in (ROOT / "docs" / "gallery").glob("*.svg")}
+    assert drawn and drawn <= shown, sorted(drawn - shown)

@@ -229,3 +229,14 @@ def test_nuts_tree_uses_the_csvs_column_names(tmp_path):
         tree = sample_posterior(data, "gaussian", 1.0, sampler="pymc", chains=2, draws=200, tune=200)
     assert list(tree["posterior"]["w"].coords["feature"].values) == ["height", "width", "depth"]
     assert tree["log_likelihood"]["y"].shape == (2, 200, data.n_train)
+
+
+def test_models_are_built_with_coords():
+    from bayeswd.samplers import raw_model, svd_model
+
+    data = bayeswd.d2l_data(seed=0)
+    names = [f"x{i}" for i in range(data.num_inputs)]
+    for build in (svd_model, raw_model):
+        model = build(data.X_train, data.y_train, "gaussian", 0.01, 0.01, features=names)
+        assert model.named_vars_to_dims["w"] == ("feature",)
+        assert list(model.coords["feature"]) == names
