@@ -333,9 +333,23 @@ def test_the_wheel_installs_the_analyses_as_bayeswd_analyses(tmp_path):
     built = subprocess.run(["uv", "build", "--wheel", "--out-dir", str(tmp_path), str(ROOT)], capture_output=True,
                            text=True)
     assert built.returncode == 0, built.stderr[-2000:]
-    names = zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist()
+    wheel = next(tmp_path.glob("*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
     assert "bayeswd/analyses/__init__.py" in names and "bayeswd/analyses/two_priors.py" in names
+    assert "bayeswd/py.typed" in names and any(n.endswith("licenses/LICENSE") for n in names)
     assert not [n for n in names if n.startswith("analyses/")]
+    # A fresh Python 3.12 environment with the wheel installed, outside the checkout (uv's cache is warm).
+    venv = tmp_path / "venv"
+    assert subprocess.run(["uv", "venv", "-q", "-p", "3.12", str(venv)], capture_output=True).returncode == 0
+    installed = subprocess.run(["uv", "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(wheel)],
+                               capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "bayeswd", "list"], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=300)
+    assert listed.returncode == 0 and "weight_decay_is_a_prior" in listed.stdout, listed.stderr[-2000:]
+    imported = subprocess.run([str(venv / "bin" / "python"), "-c", "import bayeswd.analyses as a; print(a.__file__)"],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert imported.returncode == 0 and str(venv) in imported.stdout, imported.stderr[-2000:]
 
 
 def test_the_library_never_imports_the_analyses():
