@@ -140,6 +140,14 @@ def test_no_nan_anywhere(rendered):
     for name, (_, _, section) in out.items():
         words = _prose(section) + json.dumps([t.rows for t in section.tables])
         assert not re.search(r"\bnan\b|\binf\b", words, re.IGNORECASE), (scenario, name)
+    # and what the writers make of the whole report, answer card included
+    from bayeswd.report.writers import write_html, write_markdown
+
+    sections = [section for _, _, section in out.values()]
+    meta = {"data": scenario, "seed": 3, "quick": True, "device": "cpu", "versions": {"bayeswd": "test"},
+            "total_seconds": 0.0, "card": analyses.answer_card({s.name: s.numbers for s in sections})}
+    for text in (write_html(sections, meta), write_markdown(sections, meta)):
+        assert " nan" not in text and "nan×" not in text and ">nan<" not in text, scenario
 
 
 def test_results_survive_json_and_render_the_same(rendered):
