@@ -22,7 +22,7 @@ from bayeswd.report.section import Figure, Section, Table, to_plain
 from bayeswd.report.settings import SEED, Count, Flag, Names, Real, defaults, resolve
 
 __all__ = ["Context", "Results", "Section", "Table", "Count", "Flag", "Names", "Real", "defaults", "draw",
-           "fmt", "log_grid", "section", "script_main", "LOSS", "EXCESS"]
+           "fmt", "log_grid", "ridge_on_validation", "section", "script_main", "LOSS", "EXCESS", "VALIDATION_LAMS"]
 
 # One loss unit everywhere: the mean squared error over rows (d2l's printed loss is half of it).
 LOSS = "MSE"
@@ -53,6 +53,18 @@ def pct(x, digits: int = 3) -> str:
 
 def log_grid(lo: float, hi: float, n: int) -> np.ndarray:
     return np.logspace(np.log10(lo), np.log10(hi), n)
+
+
+# The λ grid of every "best λ on the validation rows" search.
+VALIDATION_LAMS = log_grid(1e-4, 1e4, 161)
+
+
+def ridge_on_validation(data, lams=VALIDATION_LAMS):
+    """The closed-form ridge path on the training rows (one SVD) and its validation MSE at every λ."""
+    from bayeswd.ridge import ridge_path
+
+    path = ridge_path(data.X_train, data.y_train, lams)
+    return path, np.mean((data.y_val[None, :] - path.predict(data.X_val)) ** 2, axis=1)
 
 
 def command(name: str, results: Results) -> str:

@@ -16,7 +16,8 @@ from bayeswd.engine import train
 from bayeswd.engine import stability_bound
 from bayeswd.subspace import excess_risk
 
-from bayeswd.analyses._common import LOSS, Context, Count, Real, Results, Table, fmt, pct, section, script_main
+from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, fmt, pct, ridge_on_validation,
+                                      section, script_main)
 
 NAME = "exercises"
 TITLE = "10. The six exercises"
@@ -70,9 +71,8 @@ def _val_mse(fit, data) -> float:
 
 
 def _exercise_2(data, has_truth: bool) -> dict:
-    lams = np.logspace(-4, 4, 161)
-    path = bayeswd.ridge_path(data.X_train, data.y_train, lams)
-    val = np.mean((data.y_val[None, :] - path.predict(data.X_val)) ** 2, axis=1)
+    path, val = ridge_on_validation(data)
+    lams = path.lams
     out = {"val_lam": float(lams[val.argmin()]), "loo_lam": float(path.best_loo_lam), "best_val_mse": float(val.min())}
     if has_truth:   # the true excess risk on fresh inputs x ~ N(0, I): what "optimal" should mean
         risk = np.array([excess_risk(path.w[i], path.b[i], data.w_true, data.b_true) for i in range(len(lams))])
@@ -94,9 +94,7 @@ def _exercise_5(data, seed: int, epochs: int, more_rows) -> dict:
            "gd_final": float(val_curve[-1]), "stop_lr": float(lr), "stop_epochs": epochs,
            "more_rows": float("nan"), "more_rows_best_ridge": float("nan"), "more_rows_n": 0}
     if more_rows is not None:
-        lams = np.logspace(-4, 4, 161)
-        path = bayeswd.ridge_path(more_rows.X_train, more_rows.y_train, lams)
-        val = np.mean((more_rows.y_val[None, :] - path.predict(more_rows.X_val)) ** 2, axis=1)
+        _, val = ridge_on_validation(more_rows)
         out.update(more_rows=_val_mse(bayeswd.ridge(more_rows.X_train, more_rows.y_train, 0.0), more_rows),
                    more_rows_best_ridge=float(val.min()), more_rows_n=int(more_rows.n_train))
     return out

@@ -13,10 +13,10 @@ import numpy as np
 
 import bayeswd
 from bayeswd.engine import stability_bound, train
-from bayeswd.subspace import null_space_factor, row_space_projector
+from bayeswd.subspace import decompose, null_space_factor
 
-from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, pct, section,
-                                      script_main)
+from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, pct,
+                                      ridge_on_validation, section, script_main)
 
 NAME = "forum"
 TITLE = "11. The forum's questions, and Adam"
@@ -72,8 +72,7 @@ def _null_law_error(w, w0, X, factor: float) -> float:
     c = (1 − ηλ)^T for SGD with coupled L2. Zero up to rounding for SGD; Adam rescales each
     coordinate, so its steps leave the span.
     """
-    P = row_space_projector(X)
-    null_w, null_w0 = w - P @ w, w0 - P @ w0
+    (_, null_w), (_, null_w0) = decompose(w, X), decompose(w0, X)
     return float(np.linalg.norm(null_w - factor * null_w0) / np.linalg.norm(null_w0))
 
 
@@ -85,8 +84,7 @@ def compute(ctx: Context) -> ForumResults:
     lams = np.array(sorted(set(LAMS) | {wd}))
     run = train(data, list(lams), seed=ctx.seed, init_sd=0.01, **EN).result.isel(epoch=-1)
     torch_run = train(data, list(lams), seed=ctx.seed, init="torch", **EN).result.isel(epoch=-1)
-    path = bayeswd.ridge_path(X, y, np.logspace(-4, 4, 161))
-    val_path = np.mean((yv[None, :] - path.predict(Xv)) ** 2, axis=1)
+    path, val_path = ridge_on_validation(data)
     ridge_val = [float(np.mean((yv - bayeswd.ridge(X, y, lam).predict(Xv)) ** 2)) for lam in lams]
     sd1 = train(data, [0.0, wd], seed=ctx.seed, init_sd=1.0, **EN).result.isel(epoch=-1)
     # divergence: from the middle of the stable range up to (not reaching) lr·λ = 2

@@ -31,7 +31,8 @@ from bayeswd.backend import compile_objective, reference_objective
 from bayeswd.data import Dataset
 from bayeswd.exceptions import BudgetError, TrainingDiverged
 
-__all__ = ["TrainRun", "TrainingDiverged", "train", "stability_bound", "OPTIMIZERS", "INITS", "MAX_EPOCHS",
+__all__ = ["TrainRun", "TrainingDiverged", "train", "stability_bound", "full_batch_schedule", "OPTIMIZERS", "INITS",
+           "MAX_EPOCHS",
            "MAX_SWEEP_BYTES", "DIVERGENCE_FACTOR"]
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -85,6 +86,24 @@ def stability_bound(X, lam: float = 0.0) -> float:
     gram = Xa @ Xa.T if Xa.shape[0] < Xa.shape[1] else Xa.T @ Xa
     h_max = np.linalg.eigvalsh(gram / len(X))[-1]
     return float(2.0 / (h_max + lam))
+
+
+def full_batch_schedule(X, lam: float, contraction: float = 1e-13) -> tuple[float, int, bool]:
+    """The fastest constant step for full-batch GD on J(w, b), and how many steps it needs.
+
+    μ and L are the extreme eigenvalues of J's Hessian in (w, b), [X, 1]ᵀ[X, 1]/n + λ·diag(1, …, 1, 0).
+    The step 2/(μ + L) shrinks the distance to the minimizer by (L − μ)/(L + μ) per step; the
+    returned steps shrink it by ``contraction``. Returns (step, steps, reached): without a linear
+    rate (μ = 0, as at λ = 0 with p > n) or past MAX_EPOCHS the steps are capped and ``reached`` is False.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n, p = X.shape
+    Xa = np.column_stack([X, np.ones(n)])
+    eig = np.linalg.eigvalsh(Xa.T @ Xa / n + as_penalty(lam) * np.diag(np.r_[np.ones(p), 0.0]))
+    mu, L = max(eig[0], 0.0), eig[-1]
+    rate = (L - mu) / (L + mu)
+    steps = MAX_EPOCHS if rate >= 1 else min(MAX_EPOCHS, int(np.ceil(np.log(contraction) / np.log(rate))) + 1)
+    return float(2.0 / (mu + L)), steps, bool(rate < 1 and rate**steps <= contraction)
 
 
 def _as_list(value, name, check):

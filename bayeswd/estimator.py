@@ -114,29 +114,19 @@ class PriorRegressor(RegressorMixin, BaseEstimator):
         return fit.w, fit.b, None
 
     def _fit_gd(self, X, y, lam, sigma, options):
-        """Full-batch GD on the centred data (the bias is then the mean), at the step 2/(μ + L)."""
-        x_mean, y_mean = X.mean(axis=0), float(y.mean())
-        Xc, yc = X - x_mean, y - y_mean
-        gram_eig = np.linalg.eigvalsh(Xc.T @ Xc / len(y)) if X.shape[1] <= len(y) else np.r_[
-            0.0, np.linalg.eigvalsh(Xc @ Xc.T / len(y))]
+        """bayeswd.train, full batch from zero: the step 2/(μ + L) for the Gaussian prior (run for a
+        1e-14 contraction unless ``options["epochs"]``), the proximal step 1/L for the Laplace prior."""
+        from bayeswd.data import Dataset
+        from bayeswd.engine import full_batch_schedule, stability_bound, train
+
+        data, start = Dataset(X, y, X[:1], y[:1]), dict(w0=np.zeros(X.shape[1]), b0=0.0, batch_size=None)
         if self.prior == "gaussian":
-            mu, L = gram_eig[0] + lam, gram_eig[-1] + lam
-            step = 2.0 / (mu + L)
-            rate = (L - mu) / (L + mu)
-            steps = options.get("epochs") or (10**6 if rate >= 1 else min(10**6, math.ceil(
-                math.log(1e-14) / math.log(max(rate, 1e-300))) + 1))
+            lr, steps, _ = full_batch_schedule(X, lam, contraction=1e-14)
+            run = train(data, lam, lr=lr, epochs=options.get("epochs") or steps, **start)
         else:
-            step = 1.0 / max(gram_eig[-1], 1e-300)
-            steps = options.get("epochs", 20_000)
-        w = np.zeros(X.shape[1])
-        for _ in range(int(steps)):
-            grad = Xc.T @ (Xc @ w - yc) / len(y)
-            if self.prior == "gaussian":
-                w = w - step * (grad + lam * w)
-            else:   # proximal step: exact zeros
-                z = w - step * grad
-                w = np.sign(z) * np.maximum(np.abs(z) - step * lam, 0.0)
-        return w, y_mean - x_mean @ w, None
+            run = train(data, lam, penalty="l1", l1_method="proximal", lr=stability_bound(X) / 2,
+                        epochs=options.get("epochs", 20_000), **start)
+        return run.w, float(run.b), None
 
     def _fit_map(self, X, y, lam, sigma, options):
         from bayeswd.data import Dataset
