@@ -8,7 +8,7 @@ import bayeswd
 from bayeswd import conventions as cv
 from bayeswd.data import Dataset, multioutput_data
 from bayeswd.subspace import decompose, null_space_factor
-from bayeswd.engine import TRACE_COUNT, TrainingDiverged, stability_bound, train
+from bayeswd.engine import TrainingDiverged, stability_bound, train
 
 
 def _centred(d):
@@ -96,13 +96,15 @@ def test_seed_002_three_ways_agree():
 
 
 def test_sweep_is_an_xarray_and_compiles_once(d2l):
-    before = TRACE_COUNT["program"]
+    from bayeswd import sweep
+
+    sweep.program_for.cache_clear()     # each program counts its own traces; start from none
     run = train(d2l, [0.0, 0.5, 3.0], seed=[0, 1], init_sd=[0.01, 1.0], epochs=3)
-    assert TRACE_COUNT["program"] == before + 1
+    assert run.traces == 1
     assert run.result["val_loss"].dims == ("lam", "seed", "init_sd", "epoch")
     assert run.w.shape == (3, 2, 2, 200)
     again = train(d2l, [0.1, 0.2, 0.4], seed=[5, 6], init_sd=[0.1, 2.0], epochs=3)
-    assert TRACE_COUNT["program"] == before + 1  # new values, same shapes: no retrace
+    assert again.traces == 0  # new values, same shapes: no retrace
     single = train(d2l, 0.5, seed=1, init_sd=1.0, epochs=3)
     np.testing.assert_allclose(single.w, run.result["w"].sel(lam=0.5, seed=1, init_sd=1.0), atol=1e-12)
     assert again.device.startswith(jax.devices()[0].platform)
@@ -110,15 +112,10 @@ def test_sweep_is_an_xarray_and_compiles_once(d2l):
 
 @pytest.mark.parametrize("sweep", [dict(lam=np.linspace(0, 10, 200)),  # split along λ, last part padded
                                    dict(lam=[0.0, 3.0], seed=list(range(130)))])  # along the seeds
-def test_large_sweep_in_parallel_parts_equals_one_program(d2l, monkeypatch, sweep):
-    from bayeswd import engine
-
-    monkeypatch.setattr(engine.os, "cpu_count", lambda: 3)
-    before = TRACE_COUNT["program"]
-    parts = train(d2l, epochs=3, **sweep)
-    assert TRACE_COUNT["program"] == before + 1  # equal parts: one shape, one compile
-    monkeypatch.setattr(engine.os, "cpu_count", lambda: 1)
-    whole = train(d2l, epochs=3, **sweep)
+def test_large_sweep_in_parallel_parts_equals_one_program(d2l, sweep):
+    parts = train(d2l, epochs=3, workers=3, **sweep)
+    assert parts.traces <= 1  # equal parts: one shape, one compile
+    whole = train(d2l, epochs=3, workers=1, **sweep)
     assert parts.result.sizes == whole.result.sizes
     for name in whole.result.data_vars:
         np.testing.assert_allclose(parts.result[name], whole.result[name], rtol=1e-12, atol=1e-15)
