@@ -215,10 +215,6 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     inputs = sweep.SweepInputs(spec, lr, _start_params(p, k, w0, b0),
                                (dataset.X_train, dataset.y_train, dataset.X_val, dataset.y_val), basis,
                                np.asarray(init_sds, dtype=np.float64), bool(check_finite))
-    if store is not None:
-        weights = (p,) if k is None else (p, k)
-        sweep.zarr_template(store, lams, seeds, init_sds, weights, epochs,
-                            sweep.block_chunks(len(lams), len(seeds), len(init_sds)))
     out, traces, diverged = sweep.run(inputs, lams, seeds, workers=workers, client=client, store=store,
                                       factor=DIVERGENCE_FACTOR)
     device = str(jax.devices()[0].platform) + ":" + jax.devices()[0].device_kind
@@ -232,7 +228,7 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
                   penalty=penalty, l1_method=l1_method, decay_bias=bool(decay_bias), momentum=float(momentum),
                   shuffle=bool(shuffle), fast_path=basis is not None)
     if store is not None:
-        result = xr.open_zarr(store)
+        result = xr.open_zarr(store, consolidated=False)
         result = result.isel({d: 0 for d, flag in zip(_SWEEP_DIMS, flags) if not flag}, drop=True)
         return TrainRun(result, result["w0"].data, result["b0"].data, epochs * steps_per_epoch, device, config,
                         traces)

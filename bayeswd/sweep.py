@@ -269,17 +269,23 @@ def first_divergence(out: dict, lams: np.ndarray, inputs: SweepInputs, factor: f
 # Blocks: the unit of work handed to Dask, or written to a Zarr store
 
 
-def _block_plan(n_lam: int, n_seed: int, n_init: int) -> tuple[str, int]:
+def _block_plan(n_lam: int, n_seed: int, n_init: int, target: int = BLOCK_MODELS) -> tuple[str, int]:
     """Cut along λ or along seeds (whichever is longer), ``length`` entries per block, so that a
-    block holds a multiple of MODELS_PER_BATCH models near BLOCK_MODELS; every block has one shape."""
+    block holds a multiple of MODELS_PER_BATCH models near ``target``; every block has one shape."""
+    target = max(target, MODELS_PER_BATCH)
     if n_lam >= n_seed:
         other = n_seed * n_init
-        length = max(MODELS_PER_BATCH, BLOCK_MODELS // max(other, 1) // MODELS_PER_BATCH * MODELS_PER_BATCH)
+        length = max(MODELS_PER_BATCH, target // max(other, 1) // MODELS_PER_BATCH * MODELS_PER_BATCH)
         return "lam", min(length, n_lam)
     other = n_lam * n_init
-    step = MODELS_PER_BATCH // np.gcd(MODELS_PER_BATCH, other)   # seeds per multiple of 64 models
-    length = max(step, BLOCK_MODELS // max(other, 1) // step * step)
+    step = MODELS_PER_BATCH // int(np.gcd(MODELS_PER_BATCH, other))   # seeds per multiple of 64 models
+    length = max(step, target // max(other, 1) // step * step)
     return "seed", min(length, n_seed)
+
+
+def block_target(models: int, slots: int) -> int:
+    """Models per block: at most BLOCK_MODELS, and few enough that every one of ``slots`` workers gets one."""
+    return min(BLOCK_MODELS, -(-models // max(slots, 1)))
 
 
 def _blocks(size: int, length: int) -> list[np.ndarray]:
@@ -336,8 +342,13 @@ def run(inputs: SweepInputs, lams, seeds, *, workers: int | None = None, client=
         diverged = first_divergence(out, lams, inputs, factor) if inputs.check_finite else None
         return out, traces, diverged
 
-    axis, length = _block_plan(len(lams), len(seeds), len(inputs.init_sds))
+    models = len(lams) * len(seeds) * len(inputs.init_sds)
+    slots = 1 if client is None else sum(client.nthreads().values())
+    axis, length = _block_plan(len(lams), len(seeds), len(inputs.init_sds), block_target(models, slots))
     size = len(lams) if axis == "lam" else len(seeds)
+    if store is not None:
+        zarr_template(store, lams, seeds, inputs.init_sds, inputs.start["w"].shape, inputs.spec.epochs,
+                      {axis: length})
     tasks = []
     for pick in _blocks(size, length):
         lo, hi = int(pick[0]), int(pick[-1]) + 1
@@ -399,12 +410,7 @@ def zarr_template(store: str, lams, seeds, init_sds, weights_shape: tuple, epoch
         data_vars[m] = (SWEEP_DIMS + ("epoch",), zeros((epochs,)))
     coords = dict(zip(SWEEP_DIMS, (np.asarray(lams), np.asarray(seeds), np.asarray(init_sds))))
     coords["epoch"] = np.arange(1, epochs + 1)
-    xr.Dataset(data_vars, coords=coords).to_zarr(store, mode="w-", compute=False)
-
-
-def block_chunks(n_lam: int, n_seed: int, n_init: int) -> dict:
-    axis, length = _block_plan(n_lam, n_seed, n_init)
-    return {axis: length}
+    xr.Dataset(data_vars, coords=coords).to_zarr(store, mode="w-", compute=False, consolidated=False)
 
 
 # ----------------------------------------------------------------------------------------------
