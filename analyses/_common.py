@@ -29,10 +29,11 @@ LOSS = "MSE"
 EXCESS = "excess MSE"
 
 
-def draw(name: str, caption: str, panels, rows: int = 1, height: float = 3.6, **subplots) -> Figure:
-    """A report figure: ``panels(axes)`` draws on ``rows`` stacked Axes; PNG and SVG come back."""
+def draw(name: str, caption: str, panels, rows: int = 1, height: float = 3.6, cols: int = 1, **subplots) -> Figure:
+    """A report figure: ``panels(axes)`` draws on ``rows`` stacked Axes (or a rows × cols grid);
+    PNG and SVG come back."""
     with plot.style():
-        fig, axes = plot.figure(rows, height, **subplots)
+        fig, axes = plot.figure(rows, height, cols, **subplots)
         panels(axes)
         png, svg = plot.export(fig)
     return Figure(name, caption, png, svg)

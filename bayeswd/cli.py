@@ -34,6 +34,9 @@ def _common_options(command: argparse.ArgumentParser, out_help: str) -> None:
     command.add_argument("--no-cache", action="store_true", help="recompute everything, read and write no cache")
     command.add_argument("--cache-dir", help="cache folder (default: the user cache folder)")
     command.add_argument("--quiet", action="store_true", help="no progress display")
+    command.add_argument("--scheduler", metavar="ADDRESS", help="run the large sweeps on a Dask cluster: a "
+                         "scheduler address (tcp://host:8786) or 'local' for a cluster of this machine's cores "
+                         "(needs the 'distributed' extra)")
 
 
 def _parser() -> argparse.ArgumentParser:

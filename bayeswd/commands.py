@@ -9,6 +9,7 @@ the other way round.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -139,7 +140,8 @@ def _run(args, interrupt: "_InterruptFlag") -> int:
     cache = ResultsCache(Path(args.cache_dir) if args.cache_dir else None, "", enabled=not args.no_cache)
     sections, hits, seconds = [], {}, {}
     start = time.perf_counter()
-    with _progress(modules, quick, cache, quiet=args.quiet) as progress:
+    with _cluster(getattr(args, "scheduler", None)) as client, _progress(modules, quick, cache,
+                                                                        quiet=args.quiet) as progress:
         for module in modules:
             progress.begin(module)
             key = {"params": params[module.NAME], "seed": seed, "quick": quick, "data": fingerprint,
@@ -147,7 +149,7 @@ def _run(args, interrupt: "_InterruptFlag") -> int:
             results = cache.get(module.NAME, key, module.Results)
             hits[module.NAME] = results is not None
             if results is None:
-                ctx = Context(dataset, seed, quick, params[module.NAME], label, redraw)
+                ctx = Context(dataset, seed, quick, params[module.NAME], label, redraw, client)
                 results, seconds[module.NAME] = _compute(module, ctx)
                 interrupt.check()  # before the cache keeps what an interrupted analysis returned
                 cache.put(module.NAME, key, results)
@@ -169,6 +171,33 @@ def _run(args, interrupt: "_InterruptFlag") -> int:
             write_report(staging, sections, meta)
         print(f"report written to {target}/index.html ({meta['total_seconds']:.0f} s)", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _cluster(scheduler: str | None):
+    """A Dask client for ``--scheduler`` (None without it), connected before any computing."""
+    if scheduler is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError("--scheduler needs Dask: pip install 'bayeswd[distributed]'") from None
+    import os
+
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise UsageError(f"--scheduler {scheduler!r}: cannot reach a Dask scheduler there ({err}); give its "
+                         "address as tcp://host:port, or 'local'") from None
+    with client:
+        yield client
 
 
 class _InterruptFlag:

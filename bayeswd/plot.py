@@ -38,11 +38,14 @@ def style():
     return matplotlib.rc_context(REPORT_RC)
 
 
-def figure(rows: int = 1, height: float = 3.6, **subplots):
-    """A stand-alone Figure (no pyplot, no backend) with ``rows`` stacked Axes; returns (fig, axes)."""
+def figure(rows: int = 1, height: float = 3.6, cols: int = 1, **subplots):
+    """A stand-alone Figure (no pyplot, no backend) with ``rows`` stacked Axes, or a rows × cols grid
+    (then a flat list, row by row); returns (fig, axes)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(WIDTH, height * rows), layout="constrained")
+    if cols > 1:
+        return fig, list(fig.subplots(rows, cols, squeeze=False, **subplots).ravel())
     axes = fig.subplots(rows, 1, squeeze=False, **subplots)[:, 0]
     return fig, (axes[0] if rows == 1 else list(axes))
 

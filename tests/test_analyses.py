@@ -44,6 +44,7 @@ CHANGED = {
     "seed004_mlp": {"epochs": 25, "dim": 60, "wd": 0.2},
     "theory_vs_experiment": {"n": 20, "reps": 2},
     "exercises": {"wd": 5.0, "stop_epochs": 30},
+    "when_decay_matters": {"draws": 1, "seeds": 2, "epochs": 30},
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 
 from bayeswd.data import Dataset
@@ -14,6 +15,7 @@ __all__ = ["Context"]
 class Context:
     """What an analysis's ``compute`` receives.
 
+    ``client`` only says where to compute, never what: Results do not depend on it.
     ``redraw(seed)`` gives the same kind of data drawn again with another seed, for analyses that
     average over data draws; it is None for a user's file, which cannot be redrawn.
     """
@@ -24,6 +26,8 @@ class Context:
     params: dict = field(default_factory=dict)
     data_label: str = "built-in d2l data"
     redraw: Callable[[int], Dataset] | None = None
+    client: Any = None      # a dask.distributed.Client for the large sweeps (``--scheduler``), or None
+
 
     @property
     def has_truth(self) -> bool:
