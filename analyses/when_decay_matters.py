@@ -139,22 +139,24 @@ def render(r: PhaseResults):
     zero_noises = [float(nz) for j, nz in enumerate(r.noises) if zero_start[:, j].any()]
 
     def heatmaps(axes):
+        from matplotlib.patches import Rectangle
+
         for j, (ax, nz) in enumerate(zip(axes, r.noises)):
             gain = np.log10(s["gain"][:, j, :].T)
             im = ax.imshow(gain, origin="lower", aspect="auto", cmap="viridis", vmin=0,
                            vmax=max(1.0, float(np.log10(s["gain"]).max())))
+            ax.grid(False)
             ax.set_xticks(range(len(r.gammas)), [f"{g:g}" for g in r.gammas])
             ax.set_yticks(range(len(r.init_sds)), [f"{v:g}" for v in r.init_sds])
-            ax.set_xlabel("γ = p/n")
+            ax.set_xlabel("γ = p/n" if j == len(r.noises) - 1 else "")
             ax.set_ylabel("init sd")
-            ax.set_title(f"noise sd {nz:g}")
+            ax.set_title(f"noise sd {nz:g}", fontsize=9)
             for (y, x), v in np.ndenumerate(s["gain"][:, j, :].T):
                 ax.text(x, y, f"{v:.2g}", ha="center", va="center", fontsize=7,
                         color="white" if np.log10(v) < 0.6 * im.get_clim()[1] else "black")
             if nz == D2L_POINT[1]:
-                ax.add_patch(__import__("matplotlib.patches", fromlist=["Rectangle"]).Rectangle(
-                    (gi - 0.5, ii - 0.5), 1, 1, fill=False, edgecolor="tab:red", linewidth=2))
-        axes[-1].figure.colorbar(im, ax=axes, label="log₁₀ gain", shrink=0.9)
+                ax.add_patch(Rectangle((gi - 0.5, ii - 0.5), 1, 1, fill=False, edgecolor="tab:red", linewidth=2))
+        axes[-1].figure.colorbar(im, ax=axes, label="log₁₀ gain", shrink=0.8)
 
     def curves(axes):
         for ax, (i, sd) in zip(axes, enumerate(r.init_sds)):
@@ -171,16 +173,17 @@ def render(r: PhaseResults):
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel("γ = p/n")
-            ax.set_ylabel(EXCESS)
-            ax.set_title(f"init sd {sd:g}")
-        axes[0].legend(loc="upper center", bbox_to_anchor=(1.6, -0.22), ncol=3, fontsize=8)
+            ax.set_ylabel(EXCESS if i == 0 else "")
+            ax.set_title(f"init sd {sd:g}", fontsize=9)
+        handles, labels = axes[0].get_legend_handles_labels()
+        axes[0].figure.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
 
     phase = draw("phase_diagram", f"How much the best λ lowers the {EXCESS} of GD against λ = 0 (the gain, "
                  f"log scale; numbers in the cells), for each noise sd, γ = p/n and init sd. The red box is the "
-                 f"d2l chapter's setting.", heatmaps, cols=len(r.noises), height=3.2)
+                 f"d2l chapter's setting.", heatmaps, rows=len(r.noises), height=1.9)
     lines = draw("phase_curves", f"{EXCESS} against γ at d2l's noise sd {r.noises[ni]:g}, one panel per init sd: "
                  f"GD at λ = 0, at λ = {D2L_LAM:g} and at the best λ (points), with the Marchenko–Pastur limits "
-                 f"(lines).", curves, cols=len(r.init_sds), height=3.4, sharey=True)
+                 f"(lines).", curves, cols=len(r.init_sds), height=3.8, sharey=True)
 
     answer = (f"The best λ at least halves GD's {EXCESS} in {fmt(100 * share)}% of the "
               f"{matters.size} cells; at the d2l setting (γ = {D2L_POINT[0]:g}, noise sd {D2L_POINT[1]:g}, init sd "
