@@ -211,7 +211,9 @@ Each cell is a synthetic problem in d2l's shape: n = {N_TRAIN} training rows, x 
                "by_noise_sd": {f"{k:g}": v for k, v in by_noise.items()},
                "converged_gammas": [float(r.gammas[i]) for i in converged], "steps": steps,
                "init_part": init_part, "init_share": init_share, "below_limit": below,
-               "zero_start_matters": int(zero_start.sum()),
+               "zero_start_matters": int(zero_start.sum()), "zero_start_cells": int(zero_start.size),
+               "cells": int(matters.size), "n_lams": len(r.lams),
+               "unconverged_cells": len(unconverged) * r.noises.size * r.init_sds.size,
                "gd_gap_max": float(gd_gap.max()), "gd_gap_median": float(np.median(gd_gap)),
                "ridge_gap_max": float(ridge_gap.max()), "ridge_gap_median": float(np.median(ridge_gap))}
     return section(__name__, r, answer, text, [phase, lines], [table], derived)

@@ -140,7 +140,7 @@ _LONG_TRAIN = """
 import sys, bayeswd
 data = bayeswd.d2l_data(0)
 print("training", flush=True)
-bayeswd.train(data, 0.0, epochs=1_000_000, batch_size=1)
+bayeswd.train(data, 0.0, epochs=1_000_000, batch_size=1, lr=0.005, fast_path=False)  # minutes of work
 """
 
 
