@@ -15,6 +15,7 @@ reads the result; the step is :mod:`bayeswd.step`, the row-space fast path
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 from dataclasses import dataclass
 
@@ -215,12 +216,15 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     inputs = sweep.SweepInputs(spec, lr, _start_params(p, k, w0, b0),
                                (dataset.X_train, dataset.y_train, dataset.X_val, dataset.y_val), basis,
                                np.asarray(init_sds, dtype=np.float64), bool(check_finite))
+    # sweep.run removes a store it created if it fails part-way; a diverged sweep's store goes too.
     out, traces, diverged = sweep.run(inputs, lams, seeds, workers=workers, client=client, store=store,
                                       factor=DIVERGENCE_FACTOR)
+    if diverged is not None:
+        if store is not None:
+            shutil.rmtree(store, ignore_errors=True)
+        _raise_diverged(diverged, lr, optimizer, dataset, spec, -(-n // batch_size))
     device = str(jax.devices()[0].platform) + ":" + jax.devices()[0].device_kind
     steps_per_epoch = -(-n // batch_size)
-    if diverged is not None:
-        _raise_diverged(diverged, lr, optimizer, dataset, spec, steps_per_epoch)
 
     shape = (len(lams), len(seeds), len(init_sds))
     flags = (lam_is_list, seed_is_list, init_is_list)

@@ -12,6 +12,7 @@ blocks of equal shape (so each worker compiles once per shape) that run as tasks
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -349,6 +350,21 @@ def run(inputs: SweepInputs, lams, seeds, *, workers: int | None = None, client=
     if store is not None:
         zarr_template(store, lams, seeds, inputs.init_sds, inputs.start["w"].shape, inputs.spec.epochs,
                       {axis: length})
+    try:
+        results, tasks = _run_blocks(inputs, lams, seeds, axis, length, size, workers, client, store, factor)
+    except BaseException:
+        if store is not None:      # created above by this call: leave nothing half-written
+            shutil.rmtree(store, ignore_errors=True)
+        raise
+    traces = sum(r[1] for r in results)
+    found = [r[2] for r in results if r[2] is not None]
+    diverged = min(found, key=lambda d: d[1]) if found else None
+    if store is not None:
+        return None, traces, diverged
+    return _join_blocks([r[0] for r in results], [t[2] for t in tasks], len(inputs.init_sds)), traces, diverged
+
+
+def _run_blocks(inputs, lams, seeds, axis, length, size, workers, client, store, factor):
     tasks = []
     for pick in _blocks(size, length):
         lo, hi = int(pick[0]), int(pick[-1]) + 1
@@ -356,20 +372,13 @@ def run(inputs: SweepInputs, lams, seeds, *, workers: int | None = None, client=
         tasks.append((block_lams, block_seeds, (axis, lo, hi)))
     if client is None:
         threads = default_workers() if workers is None else workers
-        results = [_block_task(inputs, bl, bs, threads, store, region, factor) for bl, bs, region in tasks]
-    else:
-        # Inside a Dask worker the threads of its own pool are the parallelism: one per task by default.
-        threads = 1 if workers is None else workers
-        shared = client.scatter(inputs, broadcast=True)
-        futures = [client.submit(_block_task, shared, bl, bs, threads, store, region, factor, pure=False)
-                   for bl, bs, region in tasks]
-        results = client.gather(futures)
-    traces = sum(r[1] for r in results)
-    found = [r[2] for r in results if r[2] is not None]
-    diverged = min(found, key=lambda d: d[1]) if found else None
-    if store is not None:
-        return None, traces, diverged
-    return _join_blocks([r[0] for r in results], [t[2] for t in tasks], len(inputs.init_sds)), traces, diverged
+        return [_block_task(inputs, bl, bs, threads, store, region, factor) for bl, bs, region in tasks], tasks
+    # Inside a Dask worker the threads of its own pool are the parallelism: one per task by default.
+    threads = 1 if workers is None else workers
+    shared = client.scatter(inputs, broadcast=True)
+    futures = [client.submit(_block_task, shared, bl, bs, threads, store, region, factor, pure=False)
+               for bl, bs, region in tasks]
+    return client.gather(futures), tasks
 
 
 def _join_blocks(outs: list[dict], regions: list[tuple], n_init: int) -> dict:

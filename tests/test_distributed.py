@@ -52,3 +52,4 @@ def test_divergence_in_a_block_is_reported(d2l, tmp_path):
     with pytest.raises(TrainingDiverged, match=r"epoch \d+"):
         with pytest.warns(RuntimeWarning, match="stability bound"):
             train(d2l, [0.0, 0.1], batch_size=None, lr=lr, epochs=300, store=tmp_path / "d.zarr")
+    assert not (tmp_path / "d.zarr").exists()          # the failed run's own store is removed
