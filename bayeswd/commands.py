@@ -192,7 +192,7 @@ def _cluster(scheduler: str | None):
             yield client
         return
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(scheduler, timeout="5s")
     except (OSError, TimeoutError, ValueError) as err:
         raise UsageError(f"--scheduler {scheduler!r}: cannot reach a Dask scheduler there ({err}); give its "
                          "address as tcp://host:port, or 'local'") from None

@@ -37,3 +37,12 @@ def test_public_names_are_the_functions_even_after_submodule_imports():
     for name in bayeswd.__all__:
         if name != "__version__" and name != "Dataset":
             assert callable(getattr(bayeswd, name)) and not isinstance(getattr(bayeswd, name), type(bayeswd)), name
+
+
+def test_unreachable_scheduler_is_one_line_before_any_computing(tmp_path, capsys):
+    pytest.importorskip("dask.distributed", reason="the 'distributed' extra is not installed")
+    status = main(["run", "when_decay_matters", "--quick", "--no-cache", "--scheduler", "tcp://127.0.0.1:9",
+                   "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and "cannot reach a Dask scheduler" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
