@@ -219,12 +219,12 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     # sweep.run removes a store it created if it fails part-way; a diverged sweep's store goes too.
     out, traces, diverged = sweep.run(inputs, lams, seeds, workers=workers, client=client, store=store,
                                       factor=DIVERGENCE_FACTOR)
+    steps_per_epoch = -(-n // batch_size)
     if diverged is not None:
         if store is not None:
             shutil.rmtree(store, ignore_errors=True)
-        _raise_diverged(diverged, lr, optimizer, dataset, spec, -(-n // batch_size))
+        _raise_diverged(diverged, lr, optimizer, dataset, spec, steps_per_epoch)
     device = str(jax.devices()[0].platform) + ":" + jax.devices()[0].device_kind
-    steps_per_epoch = -(-n // batch_size)
 
     shape = (len(lams), len(seeds), len(init_sds))
     flags = (lam_is_list, seed_is_list, init_is_list)

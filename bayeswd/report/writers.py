@@ -142,13 +142,19 @@ GLOSSARY = {
                                    "plain step and soft-threshold (which gives exact zeros).",
     "AdamW": "Adam with decoupled weight decay: w ← w − ηλw beside the Adam step instead of λw in the gradient.",
     "relative accuracy (forum)": "1 − |mean(ŷ − y)/mean(y)|: it sees only the average error, not the fit.",
+    "γ = p/n": "inputs per training row; above 1 the rows can be fitted exactly and a null space exists.",
+    "Marchenko–Pastur law": "the limiting spread of the eigenvalues of XᵀX/n for random x as n and p grow "
+                            "with p/n fixed; it gives the risk curves' closed forms.",
+    "gain (phase diagram)": "the excess MSE of gradient descent at λ = 0 divided by that at the best λ: how much "
+                            "tuning weight decay can buy.",
 }
 
 
 HOW_TO_READ = ("How to read this report. Each section asks one question and answers it in one sentence (the "
                "shaded box); the text, figures and tables below it show how that answer was measured. Section 1 "
                "derives weight decay as a prior and has sliders to move; the others reproduce the d2l chapter, its "
-               "exercises, its forum's questions and the seed notebooks. Every number is computed by the code on "
+               "exercises, its forum's questions and the seed notebooks, and the last maps when weight decay "
+               "matters at all. Every number is computed by the code on "
                "this run's data (“Every number in this section” lists them, and the Rerun line reproduces them). "
                "The answer card below points from each exercise and forum question to its section; terms are "
                "defined in the glossary at the end.")
