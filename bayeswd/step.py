@@ -147,10 +147,14 @@ def fit(trainer: Trainer, spec: Spec, params: dict, lam, orders, X, y, evaluate:
     return state.params, history
 
 
-def metrics(train_residual, val_residual, w_sq, penalty) -> dict:
-    """The history entries from the residuals, ‖w‖² and the penalty term (in J's units)."""
+def metrics(train_residual, val_residual, w_sq, penalty, val_rows: int | None = None) -> dict:
+    """The history entries from the residuals, ‖w‖² and the penalty term (in J's units).
+
+    ``val_rows`` is the number of validation rows when ``val_residual`` is a shorter vector of
+    the same norm (see the fast path's QR form in :mod:`bayeswd.sweep`).
+    """
     train_loss = jnp.sum(train_residual**2) / (2 * train_residual.shape[0])
-    val_loss = jnp.sum(val_residual**2) / (2 * val_residual.shape[0])
+    val_loss = jnp.sum(val_residual**2) / (2 * (val_residual.shape[0] if val_rows is None else val_rows))
     return {"train_loss": train_loss, "train_objective": train_loss + penalty, "val_loss": val_loss,
             "val_objective": val_loss + penalty, "w_norm": jnp.sqrt(w_sq), "l2_penalty": w_sq / 2}
 

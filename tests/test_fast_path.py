@@ -37,6 +37,8 @@ CASES = {
                                               decay_bias=True),
     "torch init": dict(lam=[0.0, 3.0], init="torch", seed=[0, 1, 2]),
     "fixed start": dict(lam=3.0, w0=np.linspace(-1, 1, 200), b0=0.25),
+    # 16 λ × 4 epochs per start: the validation loss goes through the QR factor (sweep.COMPACT_VALIDATION_AFTER)
+    "many λ, validation by QR": dict(lam=np.linspace(0.0, 5.0, 16), seed=[0, 1], init_sd=[0.01, 2.0]),
 }
 
 
