@@ -36,7 +36,7 @@ def _finite(value) -> bool:
 
 def _items(n: dict) -> list:
     """(source, question, section, path, line(value)) for every question; ``n`` maps section → numbers."""
-    ex, forum, d2l, two = n.get("exercises"), n.get("forum"), n.get("d2l_reproduced"), n.get("two_priors")
+    ex, forum, d2l = n.get("exercises"), n.get("forum"), n.get("d2l_reproduced")
     items = []
     if ex:
         wd = ex["settings"]["wd"]

@@ -124,7 +124,7 @@ def render(r: ChoosingResults):
 
         plot.loss_vs_lambda(r.lams, {
             f"closed form, train {LOSS}": (r.ridge_train_mse, dict(color="tab:blue")),
-            f"closed form = converged GD = MAP = posterior mean, validation": (r.ridge_val_mse,
+            "closed form = converged GD = MAP = posterior mean, validation": (r.ridge_val_mse,
                                                                                dict(color="tab:orange")),
             f"GD 10 epochs, train (mean of {s['gd_seeds']} seeds)": (r.gd_train_mse, dict(color="tab:blue", ls="--")),
             "GD 10 epochs, validation": (r.gd_val_mse, dict(color="tab:orange", ls="--"))}, axes[0],

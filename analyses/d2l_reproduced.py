@@ -9,7 +9,7 @@ import numpy as np
 from bayeswd.conventions import from_framework
 from bayeswd.engine import train
 
-from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, defaults, draw, fmt, section,
+from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, section,
                                       script_main)
 
 NAME = "d2l_reproduced"

@@ -1,6 +1,5 @@
 """The teaching notebooks (Jupytext percent scripts in notebooks/) run top to bottom in a real kernel."""
 
-import os
 from pathlib import Path
 
 import pytest

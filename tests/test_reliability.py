@@ -31,7 +31,7 @@ from bayeswd.exceptions import BudgetError, ConvergenceWarning, TrainingDiverged
 from bayeswd.report.cache import CacheWarning, ResultsCache
 from bayeswd.report.results import Results
 from bayeswd.report.output import MANIFEST, atomic_directory
-from bayeswd.report.section import Figure, Section
+from bayeswd.report.section import Figure
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = 10.0  # seconds: a refusal happens before any computing

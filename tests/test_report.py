@@ -22,7 +22,6 @@ from bayeswd.cli import main
 from bayeswd.report.cache import CacheWarning, ResultsCache
 from bayeswd.report.results import Results
 from bayeswd.report.output import atomic_directory
-from bayeswd.report.section import Section
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
