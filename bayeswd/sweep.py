@@ -350,11 +350,9 @@ def run(inputs: SweepInputs, lams, seeds, *, workers: int | None = None, client=
     store at that path (see :func:`zarr_template`) and nothing is gathered here.
     """
     lams, seeds = np.asarray(lams, dtype=np.float64), np.asarray(seeds, dtype=np.int64)
-    if client is None and store is None:
-        enable_compilation_cache()
-        out, traces = run_block(inputs, lams, seeds, default_workers() if workers is None else workers)
-        diverged = first_divergence(out, lams, inputs, factor) if inputs.check_finite else None
-        return out, traces, diverged
+    if client is None and store is None:      # one block, here
+        return _block_task(inputs, lams, seeds, default_workers() if workers is None else workers, None, None,
+                           factor)
 
     models = len(lams) * len(seeds) * len(inputs.init_sds)
     slots = 1 if client is None else sum(client.nthreads().values())
