@@ -226,22 +226,21 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
         _raise_diverged(diverged, lr, optimizer, dataset, spec, steps_per_epoch)
     device = str(jax.devices()[0].platform) + ":" + jax.devices()[0].device_kind
 
-    shape = (len(lams), len(seeds), len(init_sds))
     flags = (lam_is_list, seed_is_list, init_is_list)
     config = dict(lr=lr, epochs=epochs, batch_size=batch_size, init=init, optimizer=optimizer, decay=decay,
                   penalty=penalty, l1_method=l1_method, decay_bias=bool(decay_bias), momentum=float(momentum),
                   shuffle=bool(shuffle), fast_path=basis is not None)
+    # Both layouts hold every dimension; the ones not given as lists are dropped the same way.
     if store is not None:
         result = xr.open_zarr(store, consolidated=False)
-        result = result.isel({d: 0 for d, flag in zip(_SWEEP_DIMS, flags) if not flag}, drop=True)
+    else:
+        coords = dict(zip(_SWEEP_DIMS, (lams, seeds, init_sds)))
+        result = _to_xarray(out, (len(lams), len(seeds), len(init_sds)), coords, epochs, k)
+    result = result.isel({d: 0 for d, flag in zip(_SWEEP_DIMS, flags) if not flag}, drop=True)
+    if store is not None:      # lazy, larger than memory: the starts stay in the store's dataset
         return TrainRun(result, result["w0"].data, result["b0"].data, epochs * steps_per_epoch, device, config,
                         traces)
-    coords = dict(zip(_SWEEP_DIMS, (lams, seeds, init_sds)))
-    result = _to_xarray(out, shape, flags, coords, epochs, k)
-    w0_out = out["w0"].reshape(shape[1:] + out["w0"].shape[1:])
-    b0_out = out["b0"].reshape(shape[1:] + out["b0"].shape[1:])
-    squeeze = tuple(i for i, flag in enumerate(flags[1:]) if not flag)
-    return TrainRun(result, np.squeeze(w0_out, axis=squeeze), np.squeeze(b0_out, axis=squeeze),
+    return TrainRun(result.drop_vars(["w0", "b0"]), result["w0"].values, result["b0"].values,
                     epochs * steps_per_epoch, device, config, traces)
 
 
@@ -292,27 +291,21 @@ def _start_params(p: int, k: int | None, w0, b0) -> dict:
     return {"w": np.array(w0, dtype=np.float64), "b": np.array(b0, dtype=np.float64)}
 
 
-def _to_xarray(out, shape, flags, coords, epochs: int, k: int | None) -> xr.Dataset:
-    n_lam, n_seed, n_init = shape
+def _to_xarray(out, shape, coords, epochs: int, k: int | None) -> xr.Dataset:
+    """The sweep's arrays with every dimension: runs (lam, seed, init_sd, ...), starts (seed, init_sd, ...)."""
     w_dims = ("feature",) if k is None else ("feature", "target")
-    b_dims = () if k is None else ("target",)
+    b_dims = w_dims[1:]
 
-    def reshape(a, trailing_dims):
-        a = a.reshape((n_lam, n_seed, n_init) + a.shape[2:])
-        dims = _SWEEP_DIMS + trailing_dims
-        keep = tuple(i for i, flag in enumerate(flags) if not flag)
-        return np.squeeze(a, axis=keep), tuple(d for i, d in enumerate(dims) if i >= 3 or flags[i])
+    def runs(a, trailing_dims):
+        return _SWEEP_DIMS + trailing_dims, a.reshape(shape + a.shape[2:])
 
-    data_vars = {}
-    for name, trailing in (("w", w_dims), ("b", b_dims)):
-        values, dims = reshape(out[name], trailing)
-        data_vars[name] = (dims, values)
-    for name in _HISTORY:
-        values, dims = reshape(out["history"][name], ("epoch",))
-        data_vars[name] = (dims, values)
-    used = {d: coords[d] for d, flag in zip(_SWEEP_DIMS, flags) if flag}
-    used["epoch"] = np.arange(1, epochs + 1)
-    return xr.Dataset(data_vars, coords=used)
+    def starts(a, trailing_dims):
+        return _SWEEP_DIMS[1:] + trailing_dims, a.reshape(shape[1:] + a.shape[1:])
+
+    data_vars = {"w": runs(out["w"], w_dims), "b": runs(out["b"], b_dims)}
+    data_vars.update({name: runs(out["history"][name], ("epoch",)) for name in _HISTORY})
+    data_vars.update(w0=starts(out["w0"], w_dims), b0=starts(out["b0"], b_dims))
+    return xr.Dataset(data_vars, coords={**coords, "epoch": np.arange(1, epochs + 1)})
 
 
 def _raise_diverged(diverged, lr, optimizer, dataset: Dataset, spec: Spec, steps_per_epoch: int) -> None:
