@@ -51,7 +51,40 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("analysis", help="analysis name (see `bayeswd list`)")
     _common_options(run, "also write the one-section report to this folder (missing, empty, or a bayeswd report)")
     sub.add_parser("list", help="list the analyses and the question each answers")
+    _prior_parser(sub)
     return parser
+
+
+def _prior_parser(sub) -> None:
+    prior = sub.add_parser("prior", help="the prior a framework's training settings imply (or, with --prior-sd, "
+                                         "the settings for a prior)",
+                           description="What prior does a training setting imply? Prints the canonical λ, the "
+                                       "prior sd and every framework's equivalent knob.")
+    prior.add_argument("--framework", default="pytorch", help="pytorch (torch), optax (jax), keras (tensorflow), "
+                                                               "mxnet, d2l-scratch, sklearn or glmnet")
+    prior.add_argument("--optimizer", default=None, help="sgd, adam (decay in the gradient) or adamw "
+                                                         "(decoupled); closed-form for sklearn and glmnet")
+    prior.add_argument("--weight-decay", type=float, help="the framework's knob (weight_decay, l2(wd), alpha, lambda)")
+    prior.add_argument("--n", type=int, help="training rows (default: those of --data)")
+    prior.add_argument("--lr", type=float, help="learning rate")
+    prior.add_argument("--batch-size", type=int, help="rows per step (default: all)")
+    prior.add_argument("--epochs", type=int, help="epochs of the run")
+    prior.add_argument("--steps", type=int, help="steps of the run (instead of --epochs)")
+    prior.add_argument("--loss", help="mse, half_mse, sse, half_sse, nll or sum_nll (default: the framework's)")
+    prior.add_argument("--penalty", default="l2", help="l2 (Gaussian prior) or l1 (Laplace prior)")
+    prior.add_argument("--decay", help="coupled or decoupled (default: by optimizer)")
+    bias = prior.add_mutually_exclusive_group()
+    bias.add_argument("--decay-bias", dest="decay_bias", action="store_true", default=None,
+                      help="the decay reaches the bias")
+    bias.add_argument("--no-decay-bias", dest="decay_bias", action="store_false", help="the bias is not decayed")
+    prior.add_argument("--noise-sd", type=float, help="noise sd σ of a squared-error loss")
+    prior.add_argument("--data", help="a .npz or .csv file to estimate σ from (its training rows)")
+    prior.add_argument("--momentum", type=float, default=0.0, help="heavy-ball momentum")
+    prior.add_argument("--init-sd", type=float, help="the init's sd (for the null-space part a run leaves)")
+    prior.add_argument("--outputs", type=int, default=1, help="targets a mean loss averages over")
+    prior.add_argument("--prior-sd", type=float, help="the inverse: the weight_decay for this prior sd (or "
+                                                      "Laplace scale with --penalty l1)")
+    prior.add_argument("--json", action="store_true", help="print JSON instead of the table")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list()
+        if args.command == "prior":
+            return _prior(args)
         if args.out:  # refuse a bad --out before the heavy imports, let alone any computing
             from bayeswd.report.output import check_output
 
@@ -105,6 +140,55 @@ def console_main() -> None:
         sys.stderr.flush()
         os._exit(130)
     sys.exit(status)
+
+
+def _prior(args) -> int:
+    import json
+
+    from bayeswd import implied
+
+    if args.prior_sd is not None:
+        if args.weight_decay is not None:
+            raise ValueError("give --weight-decay (what prior does it imply?) or --prior-sd (which weight_decay "
+                             "gives it?), not both")
+        if args.n is None:
+            raise ValueError("give --n, the number of training rows")
+        result = implied.settings_for_prior(args.prior_sd, args.noise_sd, args.n, args.framework,
+                                            optimizer=args.optimizer or _default_optimizer(args.framework),
+                                            prior="laplace" if args.penalty == "l1" else "gaussian",
+                                            loss=args.loss, batch_size=args.batch_size, n_outputs=args.outputs,
+                                            lr=args.lr)
+        if args.json:
+            print(json.dumps({k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(result).items()},
+                             indent=2))
+        else:
+            print(f"{result.framework} {result.optimizer}: {result.knob} with wd = {result.weight_decay:.6g} "
+                  f"(canonical λ = {result.lam:.6g}, loss {result.loss})"
+                  + (f"; lr = {result.lr:.6g} follows the same path" if result.lr is not None else ""))
+            for note in result.notes:
+                print(f"note: {note}")
+        return 0
+    if args.weight_decay is None:
+        raise ValueError("give --weight-decay (the framework's knob) or --prior-sd")
+    data = None
+    if args.data:
+        from bayeswd.data import load
+
+        data = load(args.data)
+    n = args.n if args.n is not None else (data.n_train if data is not None else None)
+    if n is None:
+        raise ValueError("give --n, the number of training rows (or --data to read it from)")
+    result = implied.implied_prior(args.framework, args.optimizer or _default_optimizer(args.framework),
+                                   args.weight_decay, n=n, lr=args.lr, batch_size=args.batch_size,
+                                   epochs=args.epochs, steps=args.steps, loss=args.loss, penalty=args.penalty,
+                                   decay=args.decay, decay_bias=args.decay_bias, noise_sd=args.noise_sd,
+                                   data=data, momentum=args.momentum, init_sd=args.init_sd, n_outputs=args.outputs)
+    print(result.to_json() if args.json else result)
+    return 0
+
+
+def _default_optimizer(framework: str) -> str:
+    return "closed-form" if str(framework).lower() in ("sklearn", "scikit-learn", "glmnet") else "sgd"
 
 
 def _list() -> int:
