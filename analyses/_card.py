@@ -37,6 +37,7 @@ def _finite(value) -> bool:
 def _items(n: dict) -> list:
     """(source, question, section, path, line(value)) for every question; ``n`` maps section → numbers."""
     ex, forum, d2l = n.get("exercises"), n.get("forum"), n.get("d2l_reproduced")
+    mlp, multi = n.get("seed004_mlp"), n.get("seed002_multioutput")
     items = []
     if ex:
         wd = ex["settings"]["wd"]
@@ -76,6 +77,31 @@ def _items(n: dict) -> list:
              ("rows", _row_index(d2l, "PyTorch concise, wd"), "mean", "l2_penalty"),
              lambda v: f"LazyLinear ignores the N(0, 0.01²) init; from U(±1/√p) the decay leaves ‖w‖²/2 = {fmt(v)}."),
         ]
+    if d2l and d2l["implied"]["pytorch"]["family"] == "gaussian":
+        torch, scratch = d2l["implied"]["pytorch"], d2l["implied"]["scratch"]
+        same = math.isclose(torch["decay_per_step"], scratch["decay_per_step"], rel_tol=1e-12)
+        items += [
+            ("forum", "Is the concise weight_decay the scratch λ?", "d2l_reproduced", ("implied", "pytorch", "lam"),
+             lambda v: f"No: MSELoss has no ½, so weight_decay = {torch['weight_decay']:g} is λ = {fmt(v)} (scratch: "
+                       f"λ = {fmt(scratch['lam'])})" + (f"; both remove the same {pct(1 - torch['decay_per_step'])} "
+                                                        f"of a weight per step, so the init, not the prior, makes the "
+                                                        f"norms differ." if same else ".")),
+            ("d2l JAX book", "What does decaying the bias imply?", "d2l_reproduced",
+             ("implied", "jax-book", "bias_prior_sd"),
+             lambda v: "A Gaussian prior on the bias too" + (
+                 f": N(0, {fmt(v)}²), for a true bias of {fmt(d2l['recipe']['b'])}." if v and d2l["recipe"]
+                 else " (its sd needs the data's noise sd).")),
+        ]
+    if mlp and mlp["implied"]["family"] == "gaussian":
+        items.append(("blog", "Must weight decay lie between 0 and 1?", "seed004_mlp", ("implied", "prior_sd"),
+                      lambda v: f"No: on {mlp['n_train']} rows of mean BCE, wd = {mlp['implied']['weight_decay']:g} "
+                                f"is the prior N(0, {fmt(v)}²) on every parameter; only lr·wd < 2 must hold (here "
+                                f"{fmt(1 - mlp['implied']['decay_per_step'])})."))
+    if multi and multi["implied"]["family"] == "gaussian" and multi["implied"]["prior_sd"] is not None:
+        items.append(("multi-output notebook", "Which prior is LAMBD?", "seed002_multioutput", ("implied", "prior_sd"),
+                      lambda v: f"LAMBD = {multi['implied']['weight_decay']:g} with MSELoss over n·k entries is "
+                                f"λ = {fmt(multi['implied']['lam'])}: N(0, {fmt(v)}²) on every weight, a flat prior "
+                                f"on the biases."))
     if forum:
         wd = forum["settings"]["wd"]
         i10 = _lam_index(forum, 10.0)

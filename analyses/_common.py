@@ -22,7 +22,8 @@ from bayeswd.report.section import Figure, Section, Table, to_plain
 from bayeswd.report.settings import SEED, Count, Flag, Names, Real, defaults, resolve
 
 __all__ = ["Context", "Results", "Section", "Table", "Count", "Flag", "Names", "Real", "defaults", "draw",
-           "fmt", "log_grid", "ridge_on_validation", "section", "script_main", "LOSS", "EXCESS", "VALIDATION_LAMS"]
+           "fmt", "log_grid", "ridge_on_validation", "section", "script_main", "LOSS", "EXCESS", "VALIDATION_LAMS",
+           "implied_numbers"]
 
 # One loss unit everywhere: the mean squared error over rows (d2l's printed loss is half of it).
 LOSS = "MSE"
@@ -71,6 +72,18 @@ def ridge_on_validation(data, lams=VALIDATION_LAMS):
 def command(name: str, results: Results) -> str:
     return f"bayeswd run {name}" + (" --quick" if results.quick else "") + (f" --seed {results.seed}"
                                                                             if results.seed else "")
+
+
+def implied_numbers(result) -> dict:
+    """What a section quotes from ``bayeswd.implied_prior``: the weights' and the bias's priors and the run's
+    decay facts (None where the converter has no value, e.g. τ without a known noise sd)."""
+    weight, bias = result.groups["weight"], result.groups["bias"]
+    return {"framework": result.settings["framework"], "weight_decay": result.settings["weight_decay"],
+            "family": weight.family, "lam": weight.lam, "prior_sd": weight.prior_sd,
+            "bias_family": bias.family, "bias_prior_sd": bias.prior_sd if bias.family == "gaussian" else None,
+            "decay_per_step": result.decay_per_step, "null_space_survival": result.null_space_survival,
+            "steps": result.steps, "noise_sd": result.noise_sd,
+            "sklearn_alpha": weight.equivalents["sklearn"]["value"] if "sklearn" in weight.equivalents else None}
 
 
 def section(module_name: str, results: Results, answer: str, text: str, figures=(), tables=(),

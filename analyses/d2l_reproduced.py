@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from bayeswd.conventions import from_framework
 from bayeswd.engine import train
+from bayeswd.implied import implied_prior
 
-from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, section,
-                                      script_main)
+from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, implied_numbers,
+                                      section, script_main)
 
 NAME = "d2l_reproduced"
 TITLE = "2. The d2l weight-decay runs, reproduced"
@@ -57,6 +59,7 @@ class D2lResults(Results):
     rank: int
     curves: dict          # config → {"epoch", "train_0", "val_0", "train_wd", "val_wd"} (MSE, first repeat)
     recipe: dict          # the data's true bias, weight (when all equal) and noise sd; empty when unknown
+    implied: dict         # spelling → bayeswd.implied_prior's numbers for the English runs' wd (see implied_numbers)
 
 
 Results = D2lResults
@@ -130,7 +133,15 @@ def compute(ctx: Context) -> D2lResults:
     recipe = {}
     if ctx.has_truth and np.ptp(data.w_true) == 0:
         recipe = {"b": float(data.b_true), "w": float(data.w_true[0]), "noise": float(data.noise)}
-    return D2lResults(**ctx.shared(), recipe=recipe, rows=rows, repeats_redraw_data=ctx.redraw is not None, steps_en=steps,
+    # The prior each spelling's knob implies, by the converter (noise sd only where the data's is known).
+    en = CONFIGS["en"]
+    spellings = (("scratch", "d2l-scratch", None, False), ("pytorch", "pytorch", "mse", False),
+                 ("jax-book", "optax", "half_mse", True))
+    implied = {key: implied_numbers(implied_prior(framework, "sgd", p["wd"], n=data.n_train, lr=en["lr"],
+                                                  batch_size=en["batch_size"], epochs=p["en_epochs"], loss=loss,
+                                                  decay_bias=decay_bias, noise_sd=data.noise))
+               for key, framework, loss, decay_bias in spellings}
+    return D2lResults(**ctx.shared(), implied=implied, recipe=recipe, rows=rows, repeats_redraw_data=ctx.redraw is not None, steps_en=steps,
                       num_inputs=data.num_inputs, rank=int(np.linalg.matrix_rank(data.X_train)), curves=curves)
 
 
@@ -154,6 +165,39 @@ def _display(label: str, wd: float) -> str:
 
 def _change(before, after):
     return "lowers" if after < before else "raises"
+
+
+def _bias_in_prior_sds(results: D2lResults):
+    """How many prior sds the true bias lies from 0 under the printed JAX chapter's decayed bias (None if unknown)."""
+    sd = results.implied["jax-book"]["bias_prior_sd"]
+    return results.recipe["b"] / sd if results.recipe and sd else None
+
+
+def _implied_text(results: D2lResults) -> str:
+    scratch, torch, book = (results.implied[k] for k in ("scratch", "pytorch", "jax-book"))
+    wd = results.settings["wd"]
+    if scratch["family"] != "gaussian":
+        return f"With wd = {wd:g} there is no penalty: every spelling is a flat prior."
+
+    def prior(entry):
+        return f"N(0, τ²) with τ = {fmt(entry['prior_sd'])}" if entry["prior_sd"] is not None else \
+            f"a Gaussian prior with τ = σ/√(nλ) (σ unknown for these data)"
+
+    same_step = math.isclose(scratch["decay_per_step"], torch["decay_per_step"], rel_tol=1e-12)
+    text = (f"Scratch λ = {wd:g} is {prior(scratch)}. PyTorch's `weight_decay={wd:g}` with `MSELoss` is λ = "
+            f"{fmt(torch['lam'])}, {prior(torch)}. ")
+    if same_step:
+        text += (f"Yet both multiply a weight by the same {fmt(torch['decay_per_step'])} per step through the decay, "
+                 f"so after {torch['steps']} steps both keep {fmt(torch['null_space_survival'])} of the init's "
+                 f"null-space part: a difference in printed norms comes from the init, not from the prior. ")
+    else:
+        text += (f"Their decay factors per step differ ({fmt(scratch['decay_per_step'])} and "
+                 f"{fmt(torch['decay_per_step'])}). ")
+    far = _bias_in_prior_sds(results)
+    text += (f"The printed JAX chapter's `add_decayed_weights` also reaches the bias: {prior(book)} on it"
+             + (f", while the data's true bias is {fmt(results.recipe['b'])}, {fmt(far, 3)} prior sds from 0."
+                if far is not None else "."))
+    return text
 
 
 def render(results: D2lResults):
@@ -221,7 +265,7 @@ def render(results: D2lResults):
              f" Decay shrank the larger start by (1 − ηλ)^(2T) = {fmt(decay_sq)} in ‖w‖².")
     derived = {"init_half_sq": init_half_sq, "torch_init_half_sq": torch_half_sq,
                "torch_over_scratch_init": torch_half_sq / init_half_sq, "decay_factor_sq": decay_sq,
-               "null_dims": null_dims}
+               "null_dims": null_dims, "bias_in_prior_sds": _bias_in_prior_sds(results)}
     book_note = ("" if book_matches else
                  f" The book's numbers were printed for wd = {BOOK_WD:g}; with wd = {wd:g} only its wd = 0 rows "
                  f"compare.")
@@ -231,6 +275,8 @@ def render(results: D2lResults):
 **What the book printed, and what these runs print.** {recipe_text} The table compares the book with the mean ± sd of each run over {n_rep} {over}.{book_note} The English editions print `l2_penalty(w)` = ‖w‖²/2, half the **squared** norm; the Chinese edition prints `torch.norm(w)` = ‖w‖. At λ = 0 the English scratch run prints {_pm(en0, 'l2_penalty', 4)}, {near(en0['mean']['l2_penalty'], init_half_sq)} the initialization's own p·0.01²/2 = {fmt(init_half_sq)}: {results.steps_en} SGD steps barely move the {null_dims} directions the {results.rank} independent training rows cannot see (section 5).
 
 **The concise runs** are the same minimizer in other spellings: PyTorch's `MSELoss` has no ½, so `weight_decay={wd:g}` means λ = {fmt(torch_w['lam'])} at twice the learning rate; TensorFlow's `l2(wd)` and its mean of r² are both doubled, so λ = wd at twice the rate; MXNet and the JAX revision match the scratch objective; the printed JAX chapter also decays the bias.
+
+**What prior each spelling implies** (`bayeswd.implied_prior`). {_implied_text(results)}
 
 **The PyTorch init that does nothing.** d2l's PyTorch concise code calls `weight.data.normal_(0, 0.01)` on a `LazyLinear`, whose weight does not exist yet: the call does nothing and PyTorch's default U(±1/√p) init stays, with E‖w₀‖²/2 = p·(1/(3p))/2 = {fmt(torch_half_sq)}, {fmt(torch_half_sq / init_half_sq)} times the scratch init's {fmt(init_half_sq)}. {forum} Without decay the concise run prints {_pm(torch_0, 'l2_penalty', 4)}.
 

@@ -10,10 +10,12 @@ import numpy as np
 import optax
 
 from bayeswd.conventions import from_framework
+from bayeswd.implied import implied_prior
 from bayeswd.data import multioutput_data
 from bayeswd.engine import train
 
-from bayeswd.analyses._common import LOSS, Context, Count, Real, Results, Table, draw, fmt, section, script_main
+from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, implied_numbers, section,
+                                      script_main)
 
 NAME = "seed002_multioutput"
 TITLE = "7. Several outputs: a hand-written update against the framework"
@@ -65,6 +67,7 @@ class MultiOutputResults(Results):
     epochs: np.ndarray
     train_mse: np.ndarray
     val_mse: np.ndarray
+    implied: dict           # bayeswd.implied_prior for the notebook's torch setting (weight group decayed only)
 
 
 Results = MultiOutputResults
@@ -87,11 +90,24 @@ def compute(ctx: Context) -> MultiOutputResults:
              "compiled vs notebook, biases": float(np.abs(ours.b - b_nb).max()),
              "optax vs notebook, weights": float(np.abs(w_ox - w_nb).max()),
              "optax vs notebook, biases": float(np.abs(b_ox - b_nb).max())}
-    return MultiOutputResults(**{**ctx.shared(), "has_truth": True}, differences=diffs, lam_canonical=lam,
+    implied = implied_numbers(implied_prior("pytorch", "sgd", p["lambd"], n=len(X), lr=p["lr"], batch_size=batch,
+                                            epochs=p["epochs"], loss="mse", n_outputs=k, decay_bias=False,
+                                            noise_sd=data.noise))
+    return MultiOutputResults(**{**ctx.shared(), "has_truth": True}, implied=implied, differences=diffs, lam_canonical=lam,
                               lr_canonical=lr, batch=batch, n_targets=k, n_features=X.shape[1], n_train=len(X),
                               n_val=len(data.y_val), epochs=ours.result.epoch.values.astype(float),
                               train_mse=ours.result["train_loss"].values * 2 / k,   # Σ‖r‖²/(2n) → mean r²
                               val_mse=ours.result["val_loss"].values * 2 / k)
+
+
+def _prior_text(r: MultiOutputResults) -> str:
+    imp = r.implied
+    if imp["family"] != "gaussian":
+        return "With LAMBD = 0 there is no prior."
+    return (f"As a prior (`bayeswd.implied_prior`): LAMBD = {imp['weight_decay']:g} on the weight group is N(0, τ²) "
+            f"on every weight with τ = σ/√(nλ) = {fmt(imp['prior_sd'])} for the data's noise sd σ = "
+            f"{fmt(imp['noise_sd'])}; the biases, left out of the decay, get a flat prior; scikit-learn's `Ridge(alpha={fmt(imp['sklearn_alpha'])})` "
+            f"fits the same weights.")
 
 
 def render(r: MultiOutputResults):
@@ -113,7 +129,7 @@ def render(r: MultiOutputResults):
     text = f"""
 The notebook trains a {r.n_features}-input, {r.n_targets}-output linear model on {r.n_train} rows *from scratch*, with the hand-derived update `delta = 2(ŷ − y)/numel; w −= lr·(Xᵀdelta + λw)`, and checks it against `torch.optim.SGD` with `weight_decay=λ` on the weight group. Its loss is the mean of r² over all n·k entries, so in bayeswd's objective J = Σᵢ‖rᵢ‖²/(2n) + (λ/2)‖W‖²_F (the Frobenius norm: the sum of squares of all entries) the same steps are λ = k·wd/2 = {fmt(r.lam_canonical)} at learning rate 2·lr/k = {fmt(r.lr_canonical)}, with k = {r.n_targets} outputs.
 
-Three implementations from the same start, in the notebook's batch order (batches of {r.batch}, no shuffling): the notebook's hand-derived update, bayeswd's trainer whose gradient is compiled from the PyMC model's log-posterior, and optax's `add_decayed_weights` chained before `sgd`. Largest differences: {fmt(r.differences['compiled vs notebook, weights'])} (compiled vs notebook) and {fmt(r.differences['optax vs notebook, weights'])} (optax vs notebook). As the notebook notes, evaluate with the loss, not the objective: the validation {LOSS} here excludes the penalty. The data are regenerated with scikit-learn's make_regression recipe from a different random stream, so the {LOSS} values differ from the notebook's printout.
+Three implementations from the same start, in the notebook's batch order (batches of {r.batch}, no shuffling): the notebook's hand-derived update, bayeswd's trainer whose gradient is compiled from the PyMC model's log-posterior, and optax's `add_decayed_weights` chained before `sgd`. Largest differences: {fmt(r.differences['compiled vs notebook, weights'])} (compiled vs notebook) and {fmt(r.differences['optax vs notebook, weights'])} (optax vs notebook). {_prior_text(r)} As the notebook notes, evaluate with the loss, not the objective: the validation {LOSS} here excludes the penalty. The data are regenerated with scikit-learn's make_regression recipe from a different random stream, so the {LOSS} values differ from the notebook's printout.
 """
     table = Table("Largest absolute differences after training.", ["comparison", "largest |Δ|"],
                   [[k_, v] for k_, v in r.differences.items()])

@@ -11,8 +11,10 @@ import optax
 
 from bayeswd.data import mlp_binary_data
 from bayeswd.exceptions import TrainingDiverged
+from bayeswd.implied import implied_prior
 
-from bayeswd.analyses._common import Context, Count, Real, Results, Table, draw, fmt, section, script_main
+from bayeswd.analyses._common import (Context, Count, Real, Results, Table, draw, fmt, implied_numbers, section,
+                                      script_main)
 
 NAME = "seed004_mlp"
 TITLE = "8. A neural network on random labels"
@@ -77,6 +79,7 @@ class MLPResults(Results):
     runs: dict                  # "lr" / "stable_lr" → variant → {"train", "test" curves, "tail_train", "tail_test",
                                 #   "best_test", "flicker", "max_train"}
     manual_vs_optax: float
+    implied: dict               # bayeswd.implied_prior for the blog's setting (mean BCE, decay on every parameter)
 
 
 Results = MLPResults
@@ -112,9 +115,24 @@ def compute(ctx: Context) -> MLPResults:
     freq = float(np.clip(np.mean(data.y_train), 1e-12, 1 - 1e-12))
     y_test = np.asarray(data.y_val)
     constant = float(-np.mean(y_test * np.log(freq) + (1 - y_test) * np.log(1 - freq)))
-    return MLPResults(**{**ctx.shared(), "has_truth": True}, dim=p["dim"], n_train=len(data.y_train),
+    # The blog's SGD(model.parameters(), weight_decay=wd) on the mean BCE: a likelihood, so no noise sd is needed.
+    implied = implied_numbers(implied_prior("pytorch", "sgd", p["wd"], n=len(data.y_train), lr=p["lr"],
+                                            epochs=p["epochs"], loss="nll", decay_bias=True))
+    return MLPResults(**{**ctx.shared(), "has_truth": True}, implied=implied, dim=p["dim"], n_train=len(data.y_train),
                       n_test=len(y_test), chance_bce=float(np.log(2)), constant_bce=constant, runs=runs,
                       manual_vs_optax=max(float(jnp.abs(manual[k] - builtin[k]).max()) for k in manual))
+
+
+def _prior_text(r: MLPResults) -> str:
+    """What `bayeswd.implied_prior` says the blog's wd is: the BCE is a negative log-likelihood, so no noise sd."""
+    imp, wd = r.implied, r.settings["wd"]
+    if imp["family"] != "gaussian":
+        return "With wd = 0 there is no prior."
+    return (f"As a prior (`bayeswd.implied_prior`): the mean BCE over {r.n_train} rows plus (wd/2)‖θ‖² is, times "
+            f"{r.n_train}, the negative log-likelihood plus ‖θ‖²/(2τ²), so wd = {wd:g} is the prior N(0, τ²) with "
+            f"τ = 1/√(n·wd) = {fmt(imp['prior_sd'])} on every weight and, since the blog decays every parameter, on "
+            f"every bias too. Nothing in this requires wd < 1: a larger wd is a narrower prior, and only lr·wd < 2 "
+            f"keeps the decay itself stable.")
 
 
 def render(r: MLPResults):
@@ -162,7 +180,7 @@ The blog fits a {r.dim}→{r.dim // 2}→1 sigmoid network (one hidden layer of 
 - optax's `add_decayed_weights(wd)` chained before `sgd`, which decays every leaf too: the trained parameters agree with the manual loop to {fmt(r.manual_vs_optax)};
 - decay on the weights only, the convention of d2l and of PyTorch parameter groups.
 
-**Stability first.** At the blog's lr = {s['lr']:g} the training BCE with decay peaks at {fmt(decay_f['max_train'])} and the test BCE changes by {fmt(decay_f['flicker'])} per epoch on average over the last {TAIL:.0%} (at lr = {s['stable_lr']:g}: {fmt(decay_s['flicker'])}); the last epoch of such a curve is a coin toss, so this section reports the average over the last {TAIL:.0%} of epochs. The blog says wd must lie in (0, 1) so that it "decays": what matters is the product lr·wd, the fraction removed per step, here {fmt(s['lr'] * s['wd'])} and {fmt(s['stable_lr'] * s['wd'])}.
+**Stability first.** At the blog's lr = {s['lr']:g} the training BCE with decay peaks at {fmt(decay_f['max_train'])} and the test BCE changes by {fmt(decay_f['flicker'])} per epoch on average over the last {TAIL:.0%} (at lr = {s['stable_lr']:g}: {fmt(decay_s['flicker'])}); the last epoch of such a curve is a coin toss, so this section reports the average over the last {TAIL:.0%} of epochs. The blog says wd must lie in (0, 1) so that it "decays": what matters is the product lr·wd, the fraction removed per step, here {fmt(s['lr'] * s['wd'])} and {fmt(s['stable_lr'] * s['wd'])}. {_prior_text(r)}
 
 **What decay does.** At lr = {s['stable_lr']:g}: without decay {state(none_s)} and test BCE {fmt(none_s['tail_test'])}; with decay on every parameter {state(decay_s)} and test BCE {fmt(decay_s['tail_test'])}. At lr = {s['lr']:g}: without decay {state(none_f)}, test {fmt(none_f['tail_test'])}; with decay on every parameter {state(decay_f)}, test {fmt(decay_f['tail_test'])}; on the weights only {state(weights_f)}, test {fmt(weights_f['tail_test'])}. No variant can beat the constant prediction's {fmt(r.constant_bce)} on the test rows except by luck: decay can make the model less wrong, not right.
 """

@@ -359,3 +359,18 @@ def test_cli_prior_bad_combinations(args):
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and out.stderr.startswith("bayeswd: error:")
     assert "Traceback" not in out.stderr
+
+
+def test_readme_implied_prior_block_runs():
+    """The README's implied_prior example runs as written and its comments state what it returns."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split("```python")[1:]]
+    block = next(b for b in blocks if "implied_prior" in b)
+    scope = {"bayeswd": bayeswd}
+    exec(compile(block, "README.md", "exec"), scope)
+    r = scope["r"]
+    assert r.groups["weight"].prior_sd == pytest.approx(0.001826, rel=1e-3)
+    assert r.groups["bias"].family == "gaussian"
+    assert bayeswd.settings_for_prior(0.01, 0.01, 20, "keras").weight_decay == pytest.approx(0.05)
