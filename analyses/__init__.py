@@ -14,7 +14,7 @@ import importlib.util
 from pathlib import Path
 
 # Report order. Module names, imported lazily: `bayeswd list` must stay fast.
-MODULES = ("weight_decay_is_a_prior", "d2l_reproduced", "choosing_lambda", "two_priors", "subspace_init", "uncertainty",
+MODULES = ("weight_decay_is_a_prior", "d2l_reproduced", "choosing_lambda", "two_priors", "subspace_init", "gd_sampler", "uncertainty",
            "seed002_multioutput", "seed004_mlp", "theory_vs_experiment", "exercises", "forum", "when_decay_matters")
 
 

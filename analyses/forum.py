@@ -19,7 +19,7 @@ from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table
                                       ridge_on_validation, section, script_main)
 
 NAME = "forum"
-TITLE = "11. The forum's questions, and Adam"
+TITLE = "12. The forum's questions, and Adam"
 QUESTION = ("Why is the validation loss flat whatever λ, why does large λ diverge, where is the loss floor, and "
             "what changes under Adam?")
 SETTINGS = {"wd": Real(3.0, positive=True, high=50, help="the chapter's λ, used for the penalty and Adam runs"),

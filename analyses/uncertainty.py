@@ -16,7 +16,7 @@ from bayeswd.analyses._common import (LOSS, Context, Count, Flag, Names, Real, R
                                       section, script_main)
 
 NAME = "uncertainty"
-TITLE = "6. Uncertainty: predictive bands and sampler agreement"
+TITLE = "7. Uncertainty: predictive bands and sampler agreement"
 QUESTION = "Are the posterior's predictive intervals calibrated, and do exact, NUTS and Gibbs draws agree?"
 SETTINGS = {"prior_sd": Real(0.01, positive=True, high=100, help="the Gaussian prior's sd τ"),
             "draws": Count(1000, low=100, high=20000, help="draws per chain"),

@@ -22,7 +22,7 @@ from bayeswd.analyses._common import (EXCESS, Context, Count, Results, Table, dr
                                       script_main)
 
 NAME = "when_decay_matters"
-TITLE = "12. When does weight decay matter?"
+TITLE = "13. When does weight decay matter?"
 QUESTION = ("Over p/n, noise and the initialization's scale, when does weight decay lower the error of gradient "
             "descent, and by how much?")
 SETTINGS = {"draws": Count(8, low=1, high=1000, help="data draws per cell of the diagram"),
@@ -198,7 +198,7 @@ Each cell is a synthetic problem in d2l's shape: n = {N_TRAIN} training rows, x 
 
 **The d2l point** (red box): {EXCESS} {fmt(d2l['no_decay'])} at λ = 0, {fmt(d2l['d2l_decay'])} at λ = {D2L_LAM:g}, {fmt(d2l['best'])} at the best λ = {fmt(d2l['best_lam'])}.
 
-**Against Marchenko–Pastur.** As n and p grow with p/n = γ, GD at λ = 0 run to convergence has {EXCESS} σ²γ/(1 − γ) below γ = 1 and ‖w*‖²(1 − 1/γ) + σ²/(γ − 1) + (1 − 1/γ)·p·init sd² above it; ridge at its optimal λ* = σ²γ/‖w*‖² follows the Stieltjes-transform formula of section 9. The limits describe converged runs: after {steps} steps of lr {LR:g} the slowest direction (the Marchenko–Pastur edge (1 − √γ)²) has shrunk below 1% only at γ = {', '.join(f'{r.gammas[i]:g}' for i in converged) or 'none of the grid'}. {gap_text}In the other {len(unconverged) * r.noises.size * r.init_sds.size} cells the λ = 0 run stopped early: it lies below the converged limit in {below} of them (stopping early acted as decay, as next to γ = 1 where the limit is large) and above it in the rest (the signal not yet fitted).
+**Against Marchenko–Pastur.** As n and p grow with p/n = γ, GD at λ = 0 run to convergence has {EXCESS} σ²γ/(1 − γ) below γ = 1 and ‖w*‖²(1 − 1/γ) + σ²/(γ − 1) + (1 − 1/γ)·p·init sd² above it; ridge at its optimal λ* = σ²γ/‖w*‖² follows the Stieltjes-transform formula of section 10. The limits describe converged runs: after {steps} steps of lr {LR:g} the slowest direction (the Marchenko–Pastur edge (1 − √γ)²) has shrunk below 1% only at γ = {', '.join(f'{r.gammas[i]:g}' for i in converged) or 'none of the grid'}. {gap_text}In the other {len(unconverged) * r.noises.size * r.init_sds.size} cells the λ = 0 run stopped early: it lies below the converged limit in {below} of them (stopping early acted as decay, as next to γ = 1 where the limit is large) and above it in the rest (the signal not yet fitted).
 """
     header = ["γ", "noise sd", "init sd", f"{EXCESS}, λ = 0", f"λ = {D2L_LAM:g}", "best λ", "best", "gain"]
     rows = [[float(g), float(nz), float(sd), s["no_decay"][a, j, c], s["d2l_decay"][a, j, c], s["best_lam"][a, j, c],

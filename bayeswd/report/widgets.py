@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-__all__ = ["ridge_slider"]
+__all__ = ["ridge_slider", "sampler_control"]
 
 LAM_RANGE = (-4.0, 3.0)       # log10 λ on the slider
 INIT_RANGE = (-3.0, 1.0)      # log10 init sd
@@ -147,4 +147,85 @@ def ridge_slider(payload: dict, lam: float, init_sd: float) -> str:
 </svg>
 <script type="application/json" id="ridge-slider-data">{blob}</script>
 <script>{_SCRIPT}</script>
+</div>"""
+
+
+# The sampler control: converged full-batch GD per direction of the centred design (bayeswd.ensembles):
+# hⱼ = dⱼ²/n + λ, Fⱼ = a·λ/hⱼ (a = 1 with decay toward the start), Gⱼ = dⱼ/(n·hⱼ); row variance
+# (Fⱼ·s)² + (Gⱼ·σ)²·[noise], posterior variance 1/(dⱼ²/σ² + 1/τ²); the null space keeps a·s (λ > 0) or s (λ = 0).
+_SAMPLER_SCRIPT = r"""
+(function () {
+  var root = document.getElementById("sampler-control");
+  var P = JSON.parse(document.getElementById("sampler-control-data").textContent);
+  var d = P.d, n = P.n, s2 = P.sigma * P.sigma, tau = P.tau, r = d.length;
+  function compute(decay, noise, initSd) {
+    var lam = decay === "none" ? 0 : s2 / (n * tau * tau), a = decay === "start" ? 1 : 0;
+    var rowSum = 0, postSum = 0, ratios = [];
+    for (var j = 0; j < r; j++) {
+      var h = d[j] * d[j] / n + lam, F = a * lam / h, G = d[j] / (n * h);
+      var v = F * F * initSd * initSd + (noise ? G * G * s2 : 0), post = 1 / (d[j] * d[j] / s2 + 1 / (tau * tau));
+      rowSum += v; postSum += post; ratios.push(Math.sqrt(v / post));
+    }
+    var nullSd = decay === "none" ? initSd : a * initSd;
+    return {row_total_ratio: Math.sqrt(rowSum / postSum), null_ratio: nullSd / tau, row_ratio: ratios};
+  }
+  function show(id, value) {
+    var el = document.getElementById(id);
+    el.setAttribute("data-value", String(value));
+    el.textContent = Number(value).toPrecision(4);
+  }
+  var decayIn = document.getElementById("sampler-decay"), noiseIn = document.getElementById("sampler-noise");
+  var initIn = document.getElementById("sampler-init");
+  var W = 320, H = 120, pad = 30;
+  function update() {
+    var initSd = Math.pow(10, Number(initIn.value)), out = compute(decayIn.value, noiseIn.checked, initSd);
+    show("sampler-init-value", initSd);
+    show("sampler-row", out.row_total_ratio);
+    show("sampler-null", out.null_ratio);
+    var exact = Math.abs(out.row_total_ratio - 1) < 1e-9 && Math.abs(out.null_ratio - 1) < 1e-9;
+    var verdict = document.getElementById("sampler-verdict");
+    verdict.textContent = exact ? "the posterior, exactly" : "not the posterior";
+    verdict.setAttribute("data-value", exact ? "1" : "0");
+    var top = Math.max(2, out.null_ratio, Math.max.apply(null, out.row_ratio));
+    var pts = out.row_ratio.concat([out.null_ratio]).map(function (v, j) {
+      var x = pad + (W - pad - 10) * j / r, y = H - 20 - (H - 30) * v / top;
+      return x.toFixed(2) + "," + y.toFixed(2);
+    }).join(" ");
+    document.getElementById("sampler-curve").setAttribute("points", pts);
+    var one = H - 20 - (H - 30) / top;
+    var line = document.getElementById("sampler-one");
+    line.setAttribute("y1", one.toFixed(2)); line.setAttribute("y2", one.toFixed(2));
+  }
+  [decayIn, noiseIn, initIn].forEach(function (el) { el.addEventListener("input", update); el.addEventListener("change", update); });
+  update();
+  root.setAttribute("data-ready", "1");
+})();
+"""
+
+SAMPLER_INIT_RANGE = 2.0     # the starts' sd slider spans τ·10^±2
+
+
+def sampler_control(payload: dict) -> str:
+    """The sampler control: decay (none, toward 0, toward the start), target noise, the starts' sd."""
+    blob = json.dumps(payload)
+    if "</" in blob:
+        raise ValueError("control payload must not contain '</'")
+    lt = math.log10(payload["tau"])
+    return f"""<div class="slider" id="sampler-control">
+<p><strong>Try it.</strong> Choose how the runs are made; the spreads of the converged ensemble are recomputed in this page.</p>
+<label>decay <select id="sampler-decay"><option value="none">none (λ = 0)</option><option value="zero">toward 0</option><option value="start" selected>toward the start</option></select></label>
+<label><input type="checkbox" id="sampler-noise" checked> noise added to the targets</label>
+<label>starts' sd (log scale; the prior's is {payload['tau']:g}) <input type="range" id="sampler-init" min="{lt - SAMPLER_INIT_RANGE!r}" max="{lt + SAMPLER_INIT_RANGE!r}" step="any" value="{lt!r}"> <output id="sampler-init-value"></output></label>
+<div class="tablewrap"><table>
+<tr><td>row-space spread / posterior's</td><td><output id="sampler-row"></output></td></tr>
+<tr><td>null-space spread / posterior's</td><td><output id="sampler-null"></output></td></tr>
+<tr><td>the ensemble is</td><td><output id="sampler-verdict"></output></td></tr>
+</table></div>
+<svg viewBox="0 0 320 120" role="img" aria-label="ensemble sd over posterior sd per direction" class="slider-plot">
+<line id="sampler-one" x1="30" x2="310" y1="0" y2="0" stroke="#999" stroke-dasharray="3,3"/>
+<polyline id="sampler-curve" fill="none" stroke="#2ca02c" stroke-width="1.6" points=""/>
+<text x="30" y="116" font-size="10">row-space directions, then the null space (right end); dashed: the posterior</text>
+</svg>
+<script type="application/json" id="sampler-control-data">{blob}</script>
+<script>{_SAMPLER_SCRIPT}</script>
 </div>"""
