@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +44,6 @@ class SamplerResults(Results):
     measured: dict              # name → {"row_ratio", "null_ratio", "max_z", "bar", "holds"}
     d2l_point: dict             # d2l's run measured: row/null sd against the posterior of the prior its λ implies
     laplace: dict               # the L1 recipe against the Bayesian-lasso Gibbs sampler
-    seconds: float              # wall time of the sample-then-optimize draws
     certificate: float          # the draws' largest distance bound to their minimizers / the smallest posterior sd
     control: dict               # the page's payload: singular values and settings
     control_reference: list     # Python's spreads at a grid of control settings (the browser test compares)
@@ -117,9 +115,7 @@ def compute(ctx: Context) -> SamplerResults:
                 "row_total_ratio": float(np.sqrt(law.row_total_var / post.row_total_var))}
 
     law = {k: ratios(v) for k, v in laws.items()}
-    start = time.perf_counter()
     sto = E.optimize_draws(X, y, "gaussian", tau, sigma, K, seed=ctx.seed)
-    seconds = time.perf_counter() - start
     sims = {"plain GD": _simulate(dc, y, init_sd=tau, lam=0.0, lr=lr_plain, steps=steps_plain, K=K, seed=ctx.seed),
             "weight decay": _simulate(dc, y, init_sd=tau, lam=lam, lr=DECAY_LR, steps=DECAY_STEPS, K=K,
                                       seed=ctx.seed + K),
@@ -136,7 +132,7 @@ def compute(ctx: Context) -> SamplerResults:
                           noise_sd=sigma, lam=lam, law=law, measured=measured,
                           d2l_point=_d2l_point(data, sigma, prm["wd"], max(64, K // 4), ctx.seed),
                           laplace=_laplace_gap(X, y, prm["laplace_scale"], sigma, prm["laplace_draws"], ctx.seed),
-                          seconds=seconds, certificate=sto.max_distance / float(np.sqrt(post.row_var.min())),
+                          certificate=sto.max_distance / float(np.sqrt(post.row_var.min())),
                           control={"d": dc.d.tolist(), "n": n, "p": p, "sigma": sigma, "tau": tau},
                           control_reference=[_control_numbers(X, y, sigma, tau, decay, noise, s)
                                              for decay in ("none", "zero", "start") for noise in (0, 1)
@@ -233,7 +229,7 @@ def render(r: SamplerResults):
     verdict = "match the posterior" if sto["holds"] else "do not match the posterior"
     answer = (f"Exactly when the runs start from the prior, fit noise-perturbed targets and decay toward their start "
               f"(sample-then-optimize): {s['draws']:,} such runs {verdict} (largest |z| "
-              f"{fmt(sto['max_z'])}, bar {fmt(sto['bar'])}), {fmt(r.seconds)} s for all. Plain GD from prior starts "
+              f"{fmt(sto['max_z'])}, bar {fmt(sto['bar'])}). Plain GD from prior starts "
               f"has the posterior's spread in the {r.null_dims} null directions of the centred design and none in the row "
               f"space; decay "
               f"toward 0 shrinks both.")

@@ -36,7 +36,8 @@ from bayeswd._validate import as_choice, as_penalty, as_positive, as_positive_in
 from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
 from bayeswd.exceptions import ConvergenceWarning
 
-__all__ = ["optimize_draws", "OptimizeDraws", "ensemble_law", "EnsembleLaw", "ENSEMBLES", "stream"]
+__all__ = ["optimize_draws", "OptimizeDraws", "ensemble_law", "EnsembleLaw", "posterior_law", "three_ensembles",
+           "ENSEMBLES", "stream"]
 
 # One random stream per purpose, each spawned from the run's seed under a fixed label.
 _PURPOSES = {"prior_start": 1, "target_noise": 2}

@@ -38,6 +38,7 @@ CHANGED = {
     "choosing_lambda": {"n_lams": 7, "gd_seeds": 2, "bayes_draws": 150, "map_points": 1},
     "two_priors": {"laplace_scale": 0.02, "gibbs_draws": 200, "path_points": 5, "l1_epochs": 30},
     "subspace_init": {"wd": 5.0, "mc_seeds": 6, "zh_epochs": 7},
+    "gd_sampler": {"draws": 96, "laplace_draws": 32, "prior_sd": 0.02, "wd": 5.0},
     "uncertainty": {"draws": 150, "nuts_samplers": "", "laplace_draws": 150, "laplace_nuts": False,
                     "prior_sd": 0.02},
     "seed002_multioutput": {"epochs": 3, "lambd": 0.02},

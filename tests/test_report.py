@@ -207,6 +207,34 @@ def test_slider_matches_python_to_1e_10(quick_report, browser_page):
 
 
 @pytest.mark.browser
+def test_sampler_control_matches_python(quick_report, browser_page):
+    """The GD-as-sampler control recomputes the converged ensemble's spreads in the page; they equal the
+    library's ensemble law (results.json) to 1e-10, and the drawn curve changes with the settings."""
+    section = json.loads((quick_report / "results.json").read_text())["sections"]["gd_sampler"]
+    reference = section["results"]["control_reference"]
+    page = browser_page((quick_report / "index.html").as_uri(), 1280)
+    page.wait_for_selector('#sampler-control[data-ready="1"]', state="attached")
+
+    def shown(element_id):
+        return float(page.locator(f"#{element_id}").get_attribute("data-value"))
+
+    assert len(reference) >= 8
+    curves = set()
+    for row in reference:
+        page.locator("#sampler-decay").select_option(row["decay"])
+        page.locator("#sampler-noise").set_checked(row["noise"])
+        page.locator("#sampler-init").fill(repr(math.log10(row["init_sd"])))
+        assert shown("sampler-init-value") == pytest.approx(row["init_sd"], rel=1e-12)
+        assert shown("sampler-row") == pytest.approx(row["row_total_ratio"], rel=1e-10, abs=1e-12)
+        assert shown("sampler-null") == pytest.approx(row["null_ratio"], rel=1e-10, abs=1e-12)
+        exact = abs(row["row_total_ratio"] - 1) < 1e-9 and abs(row["null_ratio"] - 1) < 1e-9
+        assert shown("sampler-verdict") == float(exact)
+        curves.add(page.locator("#sampler-curve").get_attribute("points"))
+    assert len(curves) >= 4            # the SVG is redrawn as the settings change
+    assert page.errors == [] and _leaving(page.requests) == []
+
+
+@pytest.mark.browser
 def test_page_fits_a_phone_and_stays_offline(quick_report, browser_page):
     page = browser_page((quick_report / "index.html").as_uri(), 400, 800)
     for name in analyses.MODULES:

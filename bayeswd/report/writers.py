@@ -145,6 +145,10 @@ GLOSSARY = {
     "γ = p/n": "inputs per training row; above 1 the rows can be fitted exactly and a null space exists.",
     "Marchenko–Pastur law": "the limiting spread of the eigenvalues of XᵀX/n for random x as n and p grow "
                             "with p/n fixed; it gives the risk curves' closed forms.",
+    "sample-then-optimize": "a posterior draw by optimization: start from a prior draw, add noise to the targets, "
+                            "and minimize the loss with decay toward the start; exact for a Gaussian prior.",
+    "implied prior": "the prior a framework's loss, decay knob and optimizer amount to (bayeswd.implied_prior); "
+                     "none for AdamW, whose converged runs stay inside the box ‖w‖∞ ≤ 1/wd.",
     "gain (phase diagram)": "the excess MSE of gradient descent at λ = 0 divided by that at the best λ: how much "
                             "tuning weight decay can buy.",
 }
