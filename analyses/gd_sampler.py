@@ -248,7 +248,7 @@ Each simulation against its law: largest |z| of the per-direction means, sds and
 
 **The Laplace prior is different.** The same recipe with Laplace(0, {fmt(lp['scale'])}) starts and an L1 pull α‖w − w₀‖₁ toward them is not an exact sampler: against the Bayesian-lasso Gibbs sampler ({lp['gibbs_draws']:,} draws) its {lp['draws']:,} draws have sds {fmt(lp['median_sd_ratio'])} times Gibbs' (median over weights), largest |z| {fmt(lp['max_z_sd'])} for the sds and {fmt(lp['max_z_mean'])} for the means (bar {fmt(lp['bar'])}): the gap is {'beyond' if lp['significant'] else 'within'} the Monte Carlo error{'' if lp['significant'] else ' at this size; more draws would be needed to see it'}.
 
-**Try it.** The control below recomputes the converged spreads from the design's {r.rank} singular values: switch the starts' sd away from the prior's, the target noise off, or the decay toward 0, and the ensemble stops being the posterior.
+**In the HTML report** a control recomputes the converged spreads from the design's {r.rank} singular values: move the starts' sd away from the prior's, switch the target noise off, or decay toward 0, and the ensemble stops being the posterior.
 """
     rows = [[LABELS[k], r.law[k]["row_total_ratio"], r.law[k]["null_ratio"],
              r.measured[k]["row_total_ratio"] if k in r.measured else None,

@@ -30,7 +30,10 @@ def _common_options(command: argparse.ArgumentParser, out_help: str) -> None:
     command.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
     command.add_argument("--seed", type=int, default=None, help="seed for every random step, 0 to 2**32-1 "
                                                                  "(default: 0)")
-    command.add_argument("--data", help="a .npz or .csv data file to use instead of the d2l data")
+    command.add_argument("--data", help="a .npz or .csv data file to use instead of the d2l data; the target is its "
+                                        "last column unless --target says otherwise")
+    command.add_argument("--target", metavar="NAME|INDEX", help="the target column of --data: a CSV column name or a "
+                                                               "0-based index (default: the last column)")
     command.add_argument("--no-cache", action="store_true", help="recompute everything, read and write no cache")
     command.add_argument("--cache-dir", help="cache folder (default: the user cache folder)")
     command.add_argument("--quiet", action="store_true", help="no progress display")
@@ -99,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             return _list()
         if args.command == "prior":
             return _prior(args)
+        _expand_paths(args)
+        if getattr(args, "out", None) is not None and not str(args.out).strip():
+            raise ValueError("--out is empty; name the folder the report goes to (for example --out bayeswd-report)")
         if args.out:  # refuse a bad --out before the heavy imports, let alone any computing
             from bayeswd.report.output import check_output
 
@@ -118,9 +124,23 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"bayeswd: error: {_one_line(err)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("bayeswd: interrupted; the previous report was left as it was", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        import signal
+
+        signum = int(getattr(err, "signum", signal.SIGINT))
+        print(f"bayeswd: interrupted ({signal.Signals(signum).name}); the previous report was left as it was",
+              file=sys.stderr)
+        return 128 + signum
+
+
+def _expand_paths(args) -> None:
+    """``~`` in a path option means the home folder, as in a shell (``--cache-dir=~/x`` is not expanded by it)."""
+    import os
+
+    for name in ("out", "cache_dir", "config", "data"):
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value.startswith("~"):
+            setattr(args, name, os.path.expanduser(value))
 
 
 def _one_line(err: BaseException) -> str:
@@ -135,10 +155,10 @@ def console_main() -> None:
     """The console script. After Ctrl-C it exits at once: a compiled computation still running in a
     worker thread would otherwise hold the interpreter's shutdown until it finished."""
     status = main()
-    if status == 130:
+    if status > 128:   # a signal: 130 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
+        os._exit(status)
     sys.exit(status)
 
 

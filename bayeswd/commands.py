@@ -14,6 +14,7 @@ import functools
 import hashlib
 import inspect
 import json
+import math
 import platform
 import sys
 import time
@@ -70,20 +71,32 @@ def _seed(args, config) -> int:
 
 
 def _quick(args, config) -> bool:
-    return bool(args.quick) or Flag(False).check(config.get("quick", False), "config quick")
+    # the config's value is checked whatever the flag says: a typo must not hide behind --quick
+    configured = Flag(False).check(config.get("quick", False), "config quick")
+    return bool(args.quick) or configured
 
 
-def _dataset(data_path: str | None, seed: int):
+def _target_spec(target: str):
+    """--target NAME|INDEX: a column index when it reads as an integer, else a column name."""
+    try:
+        return int(target)
+    except ValueError:
+        return target
+
+
+def _dataset(data_path: str | None, seed: int, target: str | None = None):
     """The dataset, its label, how to redraw it with another seed (None for a file), and a
     fingerprint of its content for the cache key."""
     if data_path is None:
         return bayeswd.d2l_data(seed=seed), "built-in d2l data", _redraw_d2l, "d2l"
-    dataset = bayeswd.data.load(data_path)
+    dataset = bayeswd.data.load(data_path, target=-1 if target is None else _target_spec(target))
     try:
         digest = hashlib.sha256(Path(data_path).read_bytes()).hexdigest()[:20]
     except OSError as err:
         raise UsageError(f"data file {data_path!r} cannot be read ({err.strerror})") from None
-    return dataset, f"user data {Path(data_path).name}", None, digest
+    # a file name is text, never math: '$' would open a formula in the report's Markdown
+    name = Path(data_path).name.replace("$", "＄")
+    return dataset, f"user data {name}", None, f"{digest}:{target}" if target is not None else digest
 
 
 def _redraw_d2l(seed: int):
@@ -136,8 +149,10 @@ def _run(args, interrupt: "_InterruptFlag") -> int:
     names = list(analyses.MODULES) if args.command == "report" else [args.analysis]
     modules = [analyses.load(name) for name in names]  # unknown names fail here, before any work
     params = {m.NAME: resolve(m, quick, config.get(m.NAME)) for m in modules}
-    dataset, label, redraw, fingerprint = _dataset(args.data, seed)
-    cache = ResultsCache(Path(args.cache_dir) if args.cache_dir else None, "", enabled=not args.no_cache)
+    if getattr(args, "target", None) is not None and not args.data:
+        raise UsageError("--target chooses a column of --data; give --data FILE too")
+    dataset, label, redraw, fingerprint = _dataset(args.data, seed, getattr(args, "target", None))
+    cache = ResultsCache(Path(args.cache_dir).expanduser() if args.cache_dir else None, "", enabled=not args.no_cache)
     sections, hits, seconds = [], {}, {}
     start = time.perf_counter()
     with _cluster(getattr(args, "scheduler", None)) as client, _progress(modules, quick, cache,
@@ -200,22 +215,36 @@ def _cluster(scheduler: str | None):
         yield client
 
 
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal; ``signum`` names it (SIGINT for Ctrl-C)."""
+
+    def __init__(self, signum=None):
+        import signal
+
+        super().__init__()
+        self.signum = signal.SIGINT if signum is None else signum
+
+
 class _InterruptFlag:
     """Remember Ctrl-C even when a library swallows it: PyMC's find_MAP and pm.sample catch
     KeyboardInterrupt and return early, and an interrupt inside an import can be swallowed too,
     which would let a half-computed report be written. ``check()`` is called after each
     analysis and before writing."""
 
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")   # Ctrl-C, and what timeout, systemd, docker stop and CI send
+
     def __init__(self):
         self.seen = False
+        self.signum = None
 
     def check(self) -> None:
         if self.seen:
-            raise KeyboardInterrupt
+            raise Interrupted(self.signum)
 
     def _handler(self, signum, frame):
         self.seen = True
-        raise KeyboardInterrupt
+        self.signum = signum
+        raise Interrupted(signum)
 
     def _unraisable(self, info):
         # Ctrl-C landing in a callback Python cannot raise from (JAX's gc hook, say) is already
@@ -227,9 +256,12 @@ class _InterruptFlag:
         import signal
         import threading
 
-        self._previous = None
+        self._previous = {}
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
+            for name in self.SIGNALS:
+                if hasattr(signal, name):
+                    number = getattr(signal, name)
+                    self._previous[number] = signal.signal(number, self._handler)
         self._previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
@@ -237,11 +269,13 @@ class _InterruptFlag:
         import signal
 
         sys.unraisablehook = self._previous_hook
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        if self.seen and exc_type is not KeyboardInterrupt:
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        if self.seen and not (isinstance(exc, KeyboardInterrupt)):
             # A failure after Ctrl-C (an import it cut short, say) is the interruption's doing.
-            raise KeyboardInterrupt from exc
+            raise Interrupted(self.signum) from exc
+        if self.seen and not isinstance(exc, Interrupted):
+            raise Interrupted(self.signum) from exc     # a plain KeyboardInterrupt raised by a library
         return False
 
 
@@ -288,16 +322,31 @@ class _progress:
 
     def __init__(self, modules, quick: bool, cache, quiet: bool):
         self.modules, self.mode = modules, "quick" if quick else "full"
-        self.file = cache.folder.parent / "timings.json" if cache.enabled else None
+        # inside the cache folder (the user named it, or bayeswd's own): never beside it
+        self.file = cache.folder / "timings.json" if cache.enabled else None
         self.remembered = self._load()
         self.show = not quiet and (sys.stderr.isatty() or _progress_forced())
         self.done = 0
 
     def _load(self) -> dict:
+        """Remembered section times; a damaged file (not JSON, not a table of finite times) is ignored with a
+        warning."""
+        if self.file is None or not self.file.exists():
+            return {}
         try:
-            data = json.loads(self.file.read_text(encoding="utf-8")) if self.file else {}
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a table")
+            bad = [k for k, v in data.items() if isinstance(v, bool) or not isinstance(v, (int, float))
+                   or not math.isfinite(v) or v < 0]
+            if bad:
+                raise ValueError(f"entry {bad[0]!r} is not a finite time")
+            return data
+        except (OSError, ValueError, UnicodeDecodeError) as err:
+            from bayeswd.report.cache import CacheWarning
+
+            warnings.warn(f"{self.file} was ignored ({err}); the progress estimates use typical times",
+                          CacheWarning, stacklevel=2)
             return {}
 
     def estimate(self, module) -> float:

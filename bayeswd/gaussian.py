@@ -191,6 +191,13 @@ class EmpiricalBayesFit:
     effective_params: float
     n_iter: int
     converged: bool = True
+    boundary: bool = False      # the evidence peaks at τ → 0: no linear signal found (prior_sd 0, λ = ∞)
+
+
+def _boundary_fit(D: _Design, yy: float, it: int, a1: float, a2: float) -> EmpiricalBayesFit:
+    noise_var = (yy + 2 * a2) / (D.n_eff + 2 * a1)
+    return EmpiricalBayesFit(float(np.sqrt(noise_var)), 0.0, float("inf"),
+                             float(_log_evidence(D, noise_var, 0.0)), 0.0, it, True, boundary=True)
 
 
 def empirical_bayes(X, y, *, fit_intercept: bool = True, max_iter: int = 1000, tol: float = 1e-10,
@@ -201,13 +208,19 @@ def empirical_bayes(X, y, *, fit_intercept: bool = True, max_iter: int = 1000, t
     with Gamma(a₁, a₂) on β and Gamma(l₁, l₂) on a (``hyperprior = (a₁, a₂, l₁, l₂)``,
     scikit-learn ``BayesianRidge``'s alpha_1, alpha_2, lambda_1, lambda_2; zeros = pure
     type-II ML). n counts rows less one when the flat intercept is integrated out.
-    The implied λ = σ²/(nτ²) is in the canonical convention of J.
+    The implied λ = σ²/(nτ²) is in the canonical convention of J. When the evidence peaks at the
+    boundary τ → 0 (no linear signal: pure noise, a weak or absent effect) the result says so
+    (``boundary=True``, ``prior_sd = 0``, ``lam = inf``, σ from the spread of y) instead of NaN.
+    A constant y raises a ValueError.
     """
     D = _design(X, y, fit_intercept)
     a1, a2, l1, l2 = hyperprior
     c = D.U.T @ D.yc
     d2 = D.d**2
     yy = D.yc @ D.yc
+    if not yy > 0:
+        raise ValueError("y is constant: there is no variation to explain, so no noise sd or prior sd can be "
+                         "estimated; check the target column")
     y_var = max(float(np.var(D.yc)), np.finfo(float).tiny)
     a, beta = 1.0, 1.0 / y_var  # the same start as scikit-learn
     for it in range(1, max_iter + 1):
@@ -216,11 +229,20 @@ def empirical_bayes(X, y, *, fit_intercept: bool = True, max_iter: int = 1000, t
         rss = yy - 2 * (m_coord * D.d * c).sum() + (m_coord**2 * d2).sum()
         a_new = (g + 2 * l1) / ((m_coord**2).sum() + 2 * l2)
         beta_new = (D.n_eff - g + 2 * a1) / (rss + 2 * a2)
+        if not (np.isfinite(a_new) and np.isfinite(beta_new)) or g < 1e-10 * len(d2):
+            # The evidence grows as τ → 0: the data look like noise around their mean. Return that
+            # boundary (σ² = ‖y − ȳ‖²/n_eff, τ = 0) instead of iterating into overflow.
+            return _boundary_fit(D, yy, it, a1, a2)
         converged = abs(a_new - a) <= tol * a and abs(beta_new - beta) <= tol * beta
         a, beta = a_new, beta_new
         if converged:
             break
     if not converged:
+        # MacKay's iteration creeps toward τ → 0 when the evidence is largest there: take the boundary
+        # when it is at least as probable as where the iteration stopped.
+        edge = _boundary_fit(D, yy, it, a1, a2)
+        if edge.log_evidence >= _log_evidence(D, 1 / beta, 1 / a) - 1e-9 * abs(edge.log_evidence):
+            return edge
         warnings.warn(f"empirical_bayes did not converge: the prior and noise precisions still moved by more "
                       f"than tol={tol:g} (relative) after max_iter={max_iter:,} iterations; raise max_iter or tol",
                       ConvergenceWarning, stacklevel=2)

@@ -5,8 +5,9 @@ recomputes nothing.
 
 Lives in the user cache folder (``platformdirs``) unless told otherwise. Every entry
 carries a SHA-256 of its content and is checked on read (format, key, checksum, and the
-Results class's own field check): a damaged or edited entry is never shown — it is recomputed, with a
-:class:`CacheWarning`. A cache folder that cannot be used (a file, read-only) gives one
+Results class's own field check): a damaged entry, or one edited without rewriting its checksum, is
+recomputed, with a :class:`CacheWarning`. The checksum guards against corruption, not against an
+editor who also recomputes it. A cache folder that cannot be used (a file, read-only) gives one
 warning and the run goes on without a cache.
 """
 

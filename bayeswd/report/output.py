@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from glob import escape as glob_escape
 from pathlib import Path
 
 __all__ = ["MANIFEST", "OutputError", "check_output", "atomic_directory", "write_text_atomic"]
@@ -105,7 +106,8 @@ def atomic_directory(target):
     """
     target = check_output(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    _remove_stale_staging(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-{os.getpid()}-", dir=target.parent))
     try:
         yield staging
         _write_manifest(staging)
@@ -115,6 +117,21 @@ def atomic_directory(target):
             _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # on success it holds the old report, or is gone
+
+
+def _remove_stale_staging(target: Path) -> None:
+    """Remove staging folders of ``target`` that a killed run left (SIGKILL, power loss): bayeswd names them
+    ``.NAME.building-PID-…``, so one whose process is gone is stale; a live run's is left alone."""
+    for folder in target.parent.glob(f".{glob_escape(target.name)}.building-*"):
+        pid = folder.name[len(f".{target.name}.building-"):].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir() or folder.is_symlink():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            continue
 
 
 def _write_manifest(folder: Path) -> None:

@@ -224,7 +224,7 @@ def sampler_control(payload: dict) -> str:
 <svg viewBox="0 0 320 120" role="img" aria-label="ensemble sd over posterior sd per direction" class="slider-plot">
 <line id="sampler-one" x1="30" x2="310" y1="0" y2="0" stroke="#999" stroke-dasharray="3,3"/>
 <polyline id="sampler-curve" fill="none" stroke="#2ca02c" stroke-width="1.6" points=""/>
-<text x="30" y="116" font-size="10">row-space directions, then the null space (right end); dashed: the posterior</text>
+<text x="30" y="116" font-size="10">per direction (null space at the right); dashed: posterior</text>
 </svg>
 <script type="application/json" id="sampler-control-data">{blob}</script>
 <script>{_SAMPLER_SCRIPT}</script>

@@ -1,0 +1,212 @@
+"""Reliability, round three (the parts landed so far): nothing written outside what the user named,
+every signal ends a run the same way, settings checked whatever else is given, user names are text,
+and empirical Bayes answers at the boundary instead of NaN."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import previous_report
+
+import bayeswd
+from bayeswd.cli import main
+from bayeswd.report.output import atomic_directory
+
+CHEAP = ["run", "theory_vs_experiment", "--quick", "--quiet"]   # the cheapest analysis (under a second)
+
+
+def _run(argv, capsys):
+    status = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    if status == 2:
+        assert len(err.splitlines()) == 1 and err.startswith("bayeswd: error:"), err
+    return status, err
+
+
+def _tree(root: Path) -> dict:
+    return {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+
+
+def test_a_run_writes_only_inside_out_and_cache_dir(tmp_path, capsys, monkeypatch):
+    """Every path a run creates or modifies lies inside --out or --cache-dir (the user's own files beside
+    them are untouched; the lock lives in the user cache folder, XDG_CACHE_HOME here)."""
+    project = tmp_path / "myproject"
+    project.mkdir()
+    mine = project / "timings.json"
+    mine.write_text('{"mine": true}')
+    monkeypatch.chdir(tmp_path)
+    xdg = Path(os.environ["XDG_CACHE_HOME"])
+    before, xdg_before = _tree(tmp_path), _tree(xdg)
+    status, _ = _run([*CHEAP, "--cache-dir", str(project / "bwcache"), "--out", str(tmp_path / "out")], capsys)
+    assert status == 0
+    after = _tree(tmp_path)
+    changed = [p for p in after if before.get(p) != after[p]]
+    allowed = (project / "bwcache", tmp_path / "out")
+    # a folder that gained one of the allowed folders changes its own mtime: that is not a write into it
+    inside = [p for p in changed if not any(p in a.parents for a in allowed)]
+    assert inside and all(any(p == a or a in p.parents for a in allowed) for p in inside), inside
+    assert mine.read_text() == '{"mine": true}'
+    assert (project / "bwcache" / "timings.json").is_file()
+    xdg_changed = [p for p, t in _tree(xdg).items() if xdg_before.get(p) != t]
+    # bayeswd's own user cache folder (locks, compiled programs), and matplotlib's font cache, which the
+    # dependency builds once per machine in the same user cache root
+    assert all(p.relative_to(xdg).parts[0] in ("bayeswd", "matplotlib") for p in xdg_changed), xdg_changed
+
+
+def test_an_empty_out_is_refused_before_computing(capsys):
+    start = time.perf_counter()
+    status, err = _run(["report", "--quick", "--out", ""], capsys)
+    assert status == 2 and "--out is empty" in err and time.perf_counter() - start < 10
+
+
+def test_a_tilde_in_cache_dir_means_home(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    status, _ = _run([*CHEAP, "--cache-dir=~/bwcache"], capsys)
+    assert status == 0
+    assert (tmp_path / "home" / "bwcache").is_dir() and not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize("value", ['"false"', "1", '"yes"'])
+def test_config_quick_is_checked_even_with_the_flag(tmp_path, capsys, value):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(f"quick = {value}\n")
+    status, err = _run([*CHEAP, "--config", str(cfg)], capsys)
+    assert status == 2 and "quick" in err
+
+
+@pytest.mark.parametrize("content", ['{"theory_vs_experiment/quick": Infinity}', "[1, 2]", "not json",
+                                     '{"theory_vs_experiment/quick": -3}'])
+def test_a_damaged_timings_file_is_ignored_with_a_warning(tmp_path, capsys, content):
+    cache = tmp_path / "c"
+    cache.mkdir()
+    (cache / "timings.json").write_text(content)
+    status, err = _run([*CHEAP, "--cache-dir", str(cache)], capsys)
+    assert status == 0
+    assert "bayeswd: warning:" in err and "timings.json was ignored" in err
+
+
+def test_stale_staging_folders_are_removed_and_live_ones_kept(tmp_path):
+    out = tmp_path / "rep"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = tmp_path / f".rep.building-{dead}-abc"
+    live = tmp_path / f".rep.building-{os.getpid()}-xyz"
+    other = tmp_path / ".rep.building-notmine"        # not bayeswd's naming: never touched
+    for folder in (stale, live, other):
+        folder.mkdir()
+    with atomic_directory(out) as staging:
+        (staging / "index.html").write_text("new")
+    assert not stale.exists() and live.exists() and other.exists()
+    assert (out / "index.html").read_text() == "new"
+
+
+@pytest.mark.timeout(240)
+def test_sigterm_ends_the_command_like_ctrl_c(tmp_path):
+    """SIGTERM (what timeout, systemd, docker stop and CI cancellation send) while the command computes: the
+    previous report is untouched, no staging folder is left, one line, exit 143 (128 + 15)."""
+    sig, code = signal.SIGTERM, 143
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text("[theory_vs_experiment]\nn = 1000\nreps = 200\n")   # minutes of work
+    out = previous_report(tmp_path / "out")
+    env = {**os.environ, "BAYESWD_COMPILE_CACHE": "off"}
+    proc = subprocess.Popen([sys.executable, "-m", "bayeswd", "run", "theory_vs_experiment", "--no-cache", "--quiet",
+                             "--config", str(cfg), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path, env=env)
+    time.sleep(20)  # imports, then the Monte Carlo runs
+    assert proc.poll() is None
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith("bayeswd: interrupted (") and "Traceback" not in err
+    assert (out / "index.html").read_text() == "previous report"
+    assert not list(tmp_path.glob(".out.building-*"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_signals_while_writing_leave_no_staging_folder(tmp_path, sig):
+    """A signal delivered inside the atomic write (the staging folder exists) removes it and keeps the
+    previous report; the interruption names the signal."""
+    script = f"""
+import os, signal, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from conftest import previous_report
+from bayeswd.commands import _InterruptFlag
+from bayeswd.report.output import atomic_directory
+out = previous_report({str(tmp_path / 'out')!r})
+try:
+    with _InterruptFlag():
+        with atomic_directory(out) as staging:
+            (staging / "index.html").write_text("half")
+            os.kill(os.getpid(), {int(sig)})
+            (staging / "more.txt").write_text("never")
+except KeyboardInterrupt as err:
+    print("stopped", err.signum)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == f"stopped {int(sig)}", done.stderr
+    assert (tmp_path / "out" / "index.html").read_text() == "previous report"
+    assert not list(tmp_path.glob(".out.building-*"))
+
+
+def test_dollar_signs_in_a_data_file_name_are_text(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 4))
+    y = X @ np.ones(4) + 0.1 * rng.standard_normal(30)
+    csv = tmp_path / "price $a$ and $b$.csv"
+    np.savetxt(csv, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,t", comments="")
+    status, _ = _run([*CHEAP, "--no-cache", "--data", str(csv), "--out", str(tmp_path / "out")], capsys)
+    assert status == 0
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "price ＄a＄ and ＄b＄.csv" in html
+
+
+def test_target_column_by_name_or_index(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 3))
+    csv = tmp_path / "houses.csv"
+    np.savetxt(csv, np.column_stack([X[:, 0] * 2 + 1, X]), delimiter=",", header="price,a,b,c", comments="")
+    from bayeswd.commands import _dataset
+
+    by_name, *_ = _dataset(str(csv), 0, "price")
+    by_index, *_ = _dataset(str(csv), 0, "0")
+    default, *_ = _dataset(str(csv), 0)
+    assert by_name.num_inputs == 3 and by_index.num_inputs == 3 and default.num_inputs == 3
+    np.testing.assert_allclose(np.sort(np.r_[by_name.y_train, by_name.y_val]), np.sort(X[:, 0] * 2 + 1))
+    np.testing.assert_allclose(np.sort(np.r_[by_index.y_train, by_index.y_val]), np.sort(X[:, 0] * 2 + 1))
+    status, err = _run([*CHEAP, "--target", "price"], capsys)
+    assert status == 2 and "--data" in err
+    status, err = _run([*CHEAP, "--data", str(csv), "--target", "nope"], capsys)
+    assert status == 2 and "nope" in err
+
+
+def test_empirical_bayes_answers_at_the_boundary():
+    """Pure noise and weak signals: the evidence often peaks at τ → 0. The answer is that boundary, never NaN;
+    a constant target is one ValueError."""
+    rng = np.random.default_rng(np.random.SeedSequence(5).spawn(1)[0])
+    boundary = 0
+    for _ in range(40):
+        X = rng.standard_normal((32, 6))
+        y = rng.standard_normal(32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = bayeswd.empirical_bayes(X, y)
+        assert np.isfinite(fit.noise_sd) and fit.noise_sd > 0 and np.isfinite(fit.log_evidence)
+        if fit.boundary:
+            boundary += 1
+            assert fit.prior_sd == 0 and fit.lam == np.inf
+            assert fit.noise_sd == pytest.approx(np.sqrt(np.sum((y - y.mean()) ** 2) / 31))
+    assert boundary > 0
+    with pytest.raises(ValueError, match="constant"):
+        bayeswd.empirical_bayes(X, np.full(32, 1.23))
