@@ -238,10 +238,12 @@ def empirical_bayes(X, y, *, fit_intercept: bool = True, max_iter: int = 1000, t
         if converged:
             break
     if not converged:
-        # MacKay's iteration creeps toward τ → 0 when the evidence is largest there: take the boundary
-        # when it is at least as probable as where the iteration stopped.
+        # MacKay's iteration creeps toward τ → 0 when the evidence is largest there. The boundary is a
+        # maximum when the evidence falls as τ² leaves 0 (σ² at its boundary value σ₀²): its derivative
+        # there is Σ dⱼ²(cⱼ² − σ₀²)/(2σ₀⁴) ≤ 0; take it when it also beats where the iteration stopped.
         edge = _boundary_fit(D, yy, it, a1, a2)
-        if edge.log_evidence >= _log_evidence(D, 1 / beta, 1 / a) - 1e-9 * abs(edge.log_evidence):
+        falls = float((d2 * (c**2 - edge.noise_sd**2)).sum()) <= 0.0
+        if falls and edge.log_evidence >= _log_evidence(D, 1 / beta, 1 / a) - 1e-9 * abs(edge.log_evidence):
             return edge
         warnings.warn(f"empirical_bayes did not converge: the prior and noise precisions still moved by more "
                       f"than tol={tol:g} (relative) after max_iter={max_iter:,} iterations; raise max_iter or tol",
