@@ -80,7 +80,9 @@ def compute(ctx: Context) -> ChoosingResults:
         post_err.append(float(np.abs(bayeswd.gaussian_posterior(X, y, sigma, tau).mean - fit.w).max()))
     choices = choose_lambda(data, lams=log_grid(1e-4, 1e3, 400), draws=p["bayes_draws"], seed=ctx.seed)
     eb = empirical_bayes(X, y)
-    marks = {"d2l's λ": D2L_LAMBDA, "leave-one-out": choices.leave_one_out, "empirical Bayes": eb.lam,
+    # At the boundary τ → 0 (no linear signal) empirical Bayes's λ is infinite: the mark is the grid's largest λ.
+    marks = {"d2l's λ": D2L_LAMBDA, "leave-one-out": choices.leave_one_out,
+             "empirical Bayes": eb.lam if not eb.boundary else float(lams.max()),
              "full Bayes (median)": choices.full_bayes_median}
     truth_lam = float("nan")
     if ctx.has_truth:
@@ -142,7 +144,9 @@ def render(r: ChoosingResults):
     rows.append(["best on validation (uses the validation rows)", r.best_val_lam, float(np.min(r.ridge_val_mse))])
     answer = (f"On the closed form the validation {LOSS} is lowest at λ ≈ {fmt(r.best_val_lam)}; from the training "
               f"rows alone leave-one-out picks {fmt(r.marks['leave-one-out'])}, empirical Bayes "
-              f"{fmt(r.marks['empirical Bayes'])} and full Bayes {fmt(r.marks['full Bayes (median)'])} (90% interval "
+              + (f"{fmt(r.marks['empirical Bayes'])}" if r.eb_prior_sd > 0 else
+                 "finds no linear signal (its evidence peaks at τ → 0, λ → ∞; marked at the grid's largest λ)")
+              + f" and full Bayes {fmt(r.marks['full Bayes (median)'])} (90% interval "
               f"{fmt(lo)}–{fmt(hi)}), but the evidence stays within 1 nat of its maximum {flat}: the training data "
               f"barely tell these λ apart, and the validation {LOSS} at every marked λ is within a factor "
               f"{fmt(spread)} of the others.")

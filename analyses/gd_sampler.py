@@ -18,7 +18,8 @@ from bayeswd.analyses._common import Context, Count, Real, Results, Table, draw,
 NAME = "gd_sampler"
 TITLE = "6. When is gradient descent a posterior sampler?"
 QUESTION = "If weight decay is a prior, are trained weights posterior samples? When exactly, and how far off otherwise?"
-SETTINGS = {"prior_sd": Real(0.01, positive=True, high=100, help="the prior sd τ (also the starts' sd)"),
+SETTINGS = {"prior_sd": Real(0.01, positive=True, high=100, help="the prior sd τ (also the starts' sd) on data "
+                                                                 "with a known truth; your data use empirical Bayes's"),
             "draws": Count(2048, low=64, high=10**6, help="runs in each simulated ensemble"),
             "laplace_scale": Real(0.01, positive=True, high=100, help="Laplace prior scale of the L1 recipe"),
             "laplace_draws": Count(256, low=32, high=10**5, help="draws of the L1 recipe and of Gibbs"),
@@ -40,6 +41,9 @@ class SamplerResults(Results):
     null_dims: int
     noise_sd: float
     lam: float                  # the prior's own λ = σ²/(nτ²)
+    prior_sd: float             # τ used: the setting on d2l's data, empirical Bayes's on yours
+    prior_source: str           # where τ came from, in words
+    decay_lr: float             # the weight-decay ensemble's step: d2l's 0.01, lower where that is unstable
     law: dict                   # name → {"row_ratio": per-direction sd / posterior sd, "null_ratio", "row_sd", "null_sd"}
     measured: dict              # name → {"row_ratio", "null_ratio", "max_z", "bar", "holds"}
     d2l_point: dict             # d2l's run measured: row/null sd against the posterior of the prior its λ implies
@@ -57,6 +61,8 @@ def _spreads(W, dc, post):
     Z = W @ dc.Vt.T
     null = W - Z @ dc.Vt
     row = Z.std(axis=0, ddof=1) / np.sqrt(post.row_var)
+    if post.null_dims == 0:                  # n > p: no null space
+        return Z, null, row, float("nan")
     null_sd = np.sqrt((null**2).sum(axis=1).mean() / post.null_dims)
     return Z, null, row, null_sd / np.sqrt(post.null_var)
 
@@ -70,14 +76,26 @@ def _z_against(Z, null, law):
     z.append((Z[:, moving].mean(axis=0) - law.row_mean[moving]) / (sd / np.sqrt(K)))
     z.append((Z[:, moving].std(axis=0, ddof=1) - sd) / (sd / np.sqrt(2 * (K - 1))))
     collapsed = float(np.abs(Z[:, ~moving] - law.row_mean[~moving]).max()) if (~moving).any() else 0.0
-    if law.null_var > 1e-30:
+    if law.null_var > 1e-30 and law.null_dims > 0:
         per_draw = (null**2).sum(axis=1)
         z.append([(per_draw.mean() - law.null_total_var) / np.sqrt(2 * law.null_dims * law.null_var**2 / K)])
     z = np.abs(np.concatenate([np.ravel(v) for v in z]))
     return float(z.max()), len(z), collapsed
 
 
+def _prior_sd(ctx, X, y, sigma) -> tuple[float, str]:
+    """τ: the setting where the data's truth is known (d2l's); else empirical Bayes's, or, where it finds no
+    linear signal (τ → 0), the prior whose λ is 1."""
+    if ctx.has_truth:
+        return float(ctx.params["prior_sd"]), "the prior_sd setting"
+    fit = bayeswd.empirical_bayes(X, y)
+    if fit.boundary or not fit.prior_sd > 0:
+        return prior_sd_from_lam(1.0, sigma, len(y)), "the prior of λ = 1 (empirical Bayes found no linear signal)"
+    return fit.prior_sd, "empirical Bayes"
+
+
 def _simulate(dc, y, *, init_sd, lam, lr, steps, K, seed):
+    y = y - y.mean()      # centred targets: the bias stays at 0 and w's law is unchanged
     data = Dataset(dc.Xc, y, dc.Xc[:1], y[:1], name="centred")
     run = train(data, lam, lr=lr, epochs=steps, batch_size=None, init_sd=init_sd, seed=list(range(seed, seed + K)),
                 shuffle=False)
@@ -98,26 +116,29 @@ def compute(ctx: Context) -> SamplerResults:
     data, prm = ctx.dataset, ctx.params
     X, y = data.X_train, data.y_train
     n, p = X.shape
-    sigma, tau, K = float(ctx.noise_sd), prm["prior_sd"], prm["draws"]
+    sigma, K = float(ctx.noise_sd), prm["draws"]
+    tau, source = _prior_sd(ctx, X, y, sigma)
     dc = E._Centred.of(X)
     lam = lam_from_prior(sigma, tau, n)
+    decay_lr = min(DECAY_LR, 1.0 / (dc.d[0] ** 2 / n + lam))     # stable, and d2l's step wherever it is
     post = E.posterior_law(X, y, tau, sigma)
     lr_conv, steps_conv, _, _ = E._schedule(dc, lam, n, 1e-12)
     lr_plain, steps_plain, _, _ = E._schedule(dc, 0.0, n, 1e-12)
     laws = {"plain GD": E.ensemble_law(X, y, init_sd=tau, lam=0.0, lr=lr_plain, steps=steps_plain),
-            "weight decay": E.ensemble_law(X, y, init_sd=tau, lam=lam, lr=DECAY_LR, steps=DECAY_STEPS),
+            "weight decay": E.ensemble_law(X, y, init_sd=tau, lam=lam, lr=decay_lr, steps=DECAY_STEPS),
             "weight decay, converged": E.ensemble_law(X, y, init_sd=tau, lam=lam),
             "sample-then-optimize": E.ensemble_law(X, y, init_sd=tau, lam=lam, noise_sd=sigma, anchor=True)}
 
     def ratios(law):
         row = np.sqrt(law.row_var / post.row_var)
-        return {"row_ratio": row.tolist(), "null_ratio": float(np.sqrt(law.null_var / post.null_var)),
+        null = float(np.sqrt(law.null_var / post.null_var)) if post.null_dims else float("nan")
+        return {"row_ratio": row.tolist(), "null_ratio": null,
                 "row_total_ratio": float(np.sqrt(law.row_total_var / post.row_total_var))}
 
     law = {k: ratios(v) for k, v in laws.items()}
     sto = E.optimize_draws(X, y, "gaussian", tau, sigma, K, seed=ctx.seed)
     sims = {"plain GD": _simulate(dc, y, init_sd=tau, lam=0.0, lr=lr_plain, steps=steps_plain, K=K, seed=ctx.seed),
-            "weight decay": _simulate(dc, y, init_sd=tau, lam=lam, lr=DECAY_LR, steps=DECAY_STEPS, K=K,
+            "weight decay": _simulate(dc, y, init_sd=tau, lam=lam, lr=decay_lr, steps=DECAY_STEPS, K=K,
                                       seed=ctx.seed + K),
             "sample-then-optimize": sto.w}
     measured = {}
@@ -128,7 +149,8 @@ def compute(ctx: Context) -> SamplerResults:
         measured[name] = {"row_ratio": row.tolist(), "null_ratio": float(null_ratio), "max_z": max_z, "bar": bar,
                           "holds": bool(max_z < bar and collapsed < 1e-8), "collapsed": collapsed,
                           "row_total_ratio": float(np.sqrt((Z.var(axis=0, ddof=1)).sum() / post.row_total_var))}
-    return SamplerResults(**ctx.shared(), n_train=n, num_inputs=p, rank=len(dc.d), null_dims=p - len(dc.d),
+    return SamplerResults(**ctx.shared(), prior_sd=tau, prior_source=source, decay_lr=decay_lr,
+                          n_train=n, num_inputs=p, rank=len(dc.d), null_dims=p - len(dc.d),
                           noise_sd=sigma, lam=lam, law=law, measured=measured,
                           d2l_point=_d2l_point(data, sigma, prm["wd"], max(64, K // 4), ctx.seed),
                           laplace=_laplace_gap(X, y, prm["laplace_scale"], sigma, prm["laplace_draws"], ctx.seed),
@@ -158,7 +180,8 @@ def _d2l_point(data, sigma, wd, K, seed) -> dict:
     W_row, W_null = W @ P, W - W @ P
     row_sd = np.sqrt(np.trace(np.cov(W_row.T)))
     post_row = np.sqrt(np.trace(P @ S @ P))
-    null_sd = np.sqrt(((W_null - W_null.mean(axis=0)) ** 2).sum(axis=1).mean() / (X.shape[1] - rows))
+    free = X.shape[1] - rows
+    null_sd = np.sqrt(((W_null - W_null.mean(axis=0)) ** 2).sum(axis=1).mean() / free) if free else float("nan")
     return {"wd": wd, "tau": tau, "runs": K, "row_total_ratio": float(row_sd / post_row),
             "null_ratio": float(null_sd / tau), "null_law_ratio": float(D2L["init_sd"] * (1 - D2L["lr"] * wd)
                                                                        ** (D2L["epochs"] * -(-len(X) // 5)) / tau)}
@@ -183,6 +206,19 @@ def _laplace_gap(X, y, scale, sigma, K, seed) -> dict:
             "max_duality_gap": got.max_distance}
 
 
+def _num(value) -> float:
+    """A number from results.json (null → NaN, which matplotlib leaves out)."""
+    return float("nan") if value is None else float(value)
+
+
+def _null_text(r: SamplerResults, plain: dict) -> str:
+    if not r.null_dims:
+        return "; with no null space there is nothing else. No part of a posterior sampler."
+    return (f", while the {r.null_dims} null directions keep the start — which there is exactly the posterior, "
+            f"because the data say nothing about those directions (spread ratio {fmt(plain['null_ratio'])}). Half a "
+            f"posterior sampler.")
+
+
 def render(r: SamplerResults):
     s = r.settings
     names = ("plain GD", "weight decay", "sample-then-optimize")
@@ -196,12 +232,12 @@ def render(r: SamplerResults):
         left.axhline(1.0, color="k", lw=1.0, label="posterior")
         for name, color in colors.items():
             law = r.law[name]
-            left.plot(x, law["row_ratio"], color=color, lw=1.4, label=f"{LABELS[name]} (law)")
-            left.plot([x_null], [law["null_ratio"]], "s", color=color, ms=7, mfc="none")
+            left.plot(x, [_num(v) for v in law["row_ratio"]], color=color, lw=1.4, label=f"{LABELS[name]} (law)")
+            left.plot([x_null], [_num(law["null_ratio"])], "s", color=color, ms=7, mfc="none")
             if name in r.measured:
                 m = r.measured[name]
-                left.plot(x, m["row_ratio"], "o", color=color, ms=3)
-                left.plot([x_null], [m["null_ratio"]], "o", color=color, ms=3)
+                left.plot(x, [_num(v) for v in m["row_ratio"]], "o", color=color, ms=3)
+                left.plot([x_null], [_num(m["null_ratio"])], "o", color=color, ms=3)
         left.set_xticks(list(x[:: max(1, r.rank // 5)]) + [x_null])
         left.set_xticklabels([str(v) for v in x[:: max(1, r.rank // 5)]] + [f"null\n({r.null_dims})"])
         left.set_xlabel("row-space directions, then the null space")
@@ -210,10 +246,11 @@ def render(r: SamplerResults):
         left.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         for name, color in colors.items():
             law = r.law[name]
-            right.plot(law["row_total_ratio"], law["null_ratio"], "o", color=color, ms=8, label=LABELS[name])
+            right.plot(_num(law["row_total_ratio"]), _num(law["null_ratio"]), "o", color=color, ms=8,
+                       label=LABELS[name])
         right.plot(1.0, 1.0, "k+", ms=14, mew=2, label="the posterior")
         dp = r.d2l_point
-        right.plot(dp["row_total_ratio"], dp["null_ratio"], "*", color="tab:orange", ms=13,
+        right.plot(_num(dp["row_total_ratio"]), _num(dp["null_ratio"]), "*", color="tab:orange", ms=13,
                    label=f"d2l's run, λ = {dp['wd']:g} (measured)")
         right.set_xlabel("row-space spread / posterior's")
         right.set_ylabel("null-space spread / posterior's")
@@ -229,17 +266,18 @@ def render(r: SamplerResults):
     verdict = "match the posterior" if sto["holds"] else "do not match the posterior"
     answer = (f"Exactly when the runs start from the prior, fit noise-perturbed targets and decay toward their start "
               f"(sample-then-optimize): {s['draws']:,} such runs {verdict} (largest |z| "
-              f"{fmt(sto['max_z'])}, bar {fmt(sto['bar'])}). Plain GD from prior starts "
-              f"has the posterior's spread in the {r.null_dims} null directions of the centred design and none in the row "
-              f"space; decay "
-              f"toward 0 shrinks both.")
+              f"{fmt(sto['max_z'])}, bar {fmt(sto['bar'])}). "
+              + (f"Plain GD from prior starts has the posterior's spread in the {r.null_dims} null directions of the "
+                 f"centred design and none in the row space; decay toward 0 shrinks both." if r.null_dims else
+                 "With more rows than inputs there is no null space: plain GD and decay toward 0 collapse every "
+                 "run onto one fit, with none of the posterior's spread."))
     text = f"""
-**The recipe.** Draw a start from the prior, w₀ ~ N(0, τ²I) with τ = {fmt(s['prior_sd'])}; add noise to the targets, ỹ = y + N(0, σ²), σ = {fmt(r.noise_sd)}; minimize (1/2n)‖ỹ − Xw − b‖² + (λ/2)‖w − w₀‖² with λ = σ²/(nτ²) = {fmt(r.lam)}, decaying toward the start rather than toward 0. The minimizer is a linear function of the two random inputs, and its mean and covariance are the posterior's: each converged run is an exact posterior draw (randomize-then-optimize; Papandreou & Yuille 2010, Bardsley et al. 2014, Osband et al. 2018). bayeswd trains the draws with its own compiled GD on the row-space fast path, all {s['draws']:,} as the columns of one run, and certifies each: the largest bound on a draw's distance to its minimizer, ‖∇J‖/μ, is {fmt(r.certificate)} of the smallest posterior sd.
+**The recipe.** Draw a start from the prior, w₀ ~ N(0, τ²I) with τ = {fmt(r.prior_sd)} ({r.prior_source}); add noise to the targets, ỹ = y + N(0, σ²), σ = {fmt(r.noise_sd)}; minimize (1/2n)‖ỹ − Xw − b‖² + (λ/2)‖w − w₀‖² with λ = σ²/(nτ²) = {fmt(r.lam)}, decaying toward the start rather than toward 0. The minimizer is a linear function of the two random inputs, and its mean and covariance are the posterior's: each converged run is an exact posterior draw (randomize-then-optimize; Papandreou & Yuille 2010, Bardsley et al. 2014, Osband et al. 2018). bayeswd trains the draws with its own compiled GD on the row-space fast path, all {s['draws']:,} as the columns of one run, and certifies each: the largest bound on a draw's distance to its minimizer, ‖∇J‖/μ, is {fmt(r.certificate)} of the smallest posterior sd.
 
 **Three ensembles, each with an exact law.** Full-batch GD on the centred design is an affine map of the start and the targets, direction by direction of the design's SVD, so each ensemble's mean and spread are known in closed form (lines in the figure) and checked by simulating {s['draws']:,} runs (dots):
 
-- **Plain GD at λ = 0 from prior starts, no target noise:** the row space collapses onto one interpolant (spread 0: the largest deviation of any run from the law's mean is {fmt(plain['collapsed'])}), while the {r.null_dims} null directions keep the start — which there is exactly the posterior, because the data say nothing about those directions (spread ratio {fmt(plain['null_ratio'])}). Half a posterior sampler.
-- **Weight decay toward 0 from random starts, no target noise:** after {DECAY_STEPS} full-batch steps of lr {DECAY_LR:g} the null-space spread is the start's times (1 − ηλ)^T (ratio {fmt(decay['null_ratio'])}) and the row space has shrunk to {fmt(decay['row_total_ratio'])} of the posterior's; run to convergence everything collapses onto the ridge solution (ratio {fmt(r.law['weight decay, converged']['row_total_ratio'])}). The prior sets the mode, not the spread.
+- **Plain GD at λ = 0 from prior starts, no target noise:** the row space collapses onto one {'interpolant' if r.null_dims else 'least-squares fit'} (spread 0: the largest deviation of any run from the law's mean is {fmt(plain['collapsed'])}){_null_text(r, plain)}
+- **Weight decay toward 0 from random starts, no target noise:** after {DECAY_STEPS} full-batch steps of lr {fmt(r.decay_lr)} the null-space spread is the start's times (1 − ηλ)^T (ratio {fmt(decay['null_ratio'])}) and the row space has shrunk to {fmt(decay['row_total_ratio'])} of the posterior's; run to convergence everything collapses onto the ridge solution (ratio {fmt(r.law['weight decay, converged']['row_total_ratio'])}). The prior sets the mode, not the spread.
 - **Sample-then-optimize:** row-space ratio {fmt(sto['row_total_ratio'])}, null-space ratio {fmt(sto['null_ratio'])}.
 
 Each simulation against its law: largest |z| of the per-direction means, sds and null-space variance {fmt(plain['max_z'])}, {fmt(decay['max_z'])} and {fmt(sto['max_z'])} (bars {fmt(plain['bar'])}, {fmt(decay['bar'])}, {fmt(sto['bar'])}, false-alarm rate 1e-3): the laws {'hold' if all(m['holds'] for m in r.measured.values()) else 'do not all hold'}.

@@ -24,6 +24,8 @@ from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
+
 import bayeswd
 from bayeswd.exceptions import TrainingDiverged, UsageError
 from bayeswd.report.cache import ResultsCache, code_version
@@ -96,7 +98,44 @@ def _dataset(data_path: str | None, seed: int, target: str | None = None):
         raise UsageError(f"data file {data_path!r} cannot be read ({err.strerror})") from None
     # a file name is text, never math: '$' would open a formula in the report's Markdown
     name = Path(data_path).name.replace("$", "＄")
-    return dataset, f"user data {name}", None, f"{digest}:{target}" if target is not None else digest
+    _check_target_varies(dataset, name)
+    dataset, note = _scaled_for_gradient_descent(dataset)
+    fingerprint = f"{digest}:{target}" if target is not None else digest
+    return dataset, f"user data {name}{note}", None, fingerprint
+
+
+# The learning rate the d2l protocol uses in every section that trains (and λ up to 50 beside it).
+_D2L_LR = 0.01
+
+
+def _check_target_varies(dataset, name: str) -> None:
+    y = np.concatenate([np.ravel(dataset.y_train), np.ravel(dataset.y_val)])
+    if np.ptp(y) == 0:
+        column = dataset.meta.get("target") if isinstance(dataset.meta, dict) else None
+        label = f"target column {column!r}" if column else "the target"
+        raise UsageError(f"{name}: {label} is constant (every value {y[0]:g}); there is nothing to fit — choose "
+                         "another column with --target")
+
+
+def _scaled_for_gradient_descent(dataset):
+    """Standardize a user's inputs when d2l's learning rate would diverge on their raw scale.
+
+    The sections train with lr = 0.01 (d2l's protocol); full-batch GD on J is stable for
+    lr < 2/(h_max + λ), h_max the top eigenvalue of [X, 1]ᵀ[X, 1]/n. When lr·h_max > 1/2 (columns in
+    the thousands, say) each input column is centred and scaled to unit sd with the training rows'
+    statistics, train and validation alike, and the report's data label says so.
+    """
+    from bayeswd.engine import stability_bound
+
+    X = dataset.X_train
+    h_max = 2.0 / stability_bound(X)
+    if _D2L_LR * h_max <= 0.5:
+        return dataset, ""
+    mean, sd = X.mean(axis=0), X.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)            # a constant column is only centred
+    scaled = replace(dataset, X_train=(X - mean) / sd, X_val=(dataset.X_val - mean) / sd)
+    return scaled, (f" (inputs standardized: at their raw scale the top curvature h_max = {h_max:.3g} makes "
+                    f"d2l's lr {_D2L_LR:g} diverge)")
 
 
 def _redraw_d2l(seed: int):
@@ -165,7 +204,15 @@ def _run(args, interrupt: "_InterruptFlag") -> int:
             hits[module.NAME] = results is not None
             if results is None:
                 ctx = Context(dataset, seed, quick, params[module.NAME], label, redraw, client)
-                results, seconds[module.NAME] = _compute(module, ctx)
+                try:
+                    results, seconds[module.NAME] = _compute(module, ctx)
+                except UsageError as err:
+                    if args.data is None or args.command == "run":
+                        raise
+                    # your own data: a section that cannot apply says why, and the report goes on
+                    sections.append(_skipped(module, err))
+                    progress.end(module)
+                    continue
                 interrupt.check()  # before the cache keeps what an interrupted analysis returned
                 cache.put(module.NAME, key, results)
                 progress.remember(module, seconds[module.NAME])
@@ -175,7 +222,7 @@ def _run(args, interrupt: "_InterruptFlag") -> int:
             "data": label, "versions": _versions(), "device": _device(), "cache": hits,
             "total_seconds": time.perf_counter() - start}
     if args.command == "report":
-        meta["card"] = analyses.answer_card({s.name: s.numbers for s in sections})
+        meta["card"] = analyses.answer_card({s.name: s.numbers for s in sections if "skipped" not in s.numbers})
     if args.command == "run":
         s = sections[0]
         print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nresults: {json.dumps(s.numbers)}")
@@ -300,6 +347,16 @@ def _compute(module, ctx):
                        if issubclass(w.category, (UserWarning, RuntimeWarning))
                        and "bayeswd" in (w.filename or "") + str(w.category.__module__)})
     return replace(results, warnings=messages), seconds
+
+
+def _skipped(module, err) -> "Section":
+    """The section of an analysis that could not run on a user's data: its question and why, nothing else."""
+    from bayeswd.report.section import Section
+
+    reason = " ".join(str(err).split()).removeprefix(f"[{module.NAME}] ")
+    return Section(module.NAME, module.TITLE, module.QUESTION,
+                   f"This section could not run on these data: {reason}",
+                   {"skipped": reason}, "The rest of the report does not depend on it.")
 
 
 def _render(module, results, seconds: float):

@@ -146,7 +146,36 @@ def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: floa
         raise ValueError(f"{path.name}: {err}") from None
 
 
+# Data larger than this (float64, all arrays of a file) is refused before it is decompressed.
+MAX_DATA_BYTES = 2 * 2**30
+
+
+def _npz_nbytes(path: Path) -> int:
+    """Bytes the arrays of an .npz would take as float64, read from their headers (nothing decompressed but
+    the few header bytes)."""
+    import zipfile
+
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as member:
+                major, _ = np.lib.format.read_magic(member)
+                read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                shape, _, _ = read(member)
+            total += int(np.prod(shape, dtype=np.float64)) * 8
+    return total
+
+
 def _read_npz(path: Path) -> dict:
+    try:
+        size = _npz_nbytes(path)
+    except Exception as err:  # not a zip, a damaged header
+        raise ValueError(f"cannot read {path.name} as .npz ({err}); save it with numpy.savez") from None
+    if size > MAX_DATA_BYTES:
+        raise ValueError(f"{path.name} unpacks to {size / 2**30:.1f} GiB of float64 arrays, past bayeswd's "
+                         f"{MAX_DATA_BYTES / 2**30:.0f} GiB budget for data; use fewer rows or columns")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}

@@ -84,9 +84,10 @@ class OptimizeDraws:
 
 
 def _schedule(dc: _Centred, lam: float, n: int, tol: float) -> tuple[float, int, float, float]:
-    """Step 2/(μ + L) and the steps that contract the distance by ``tol``, μ and L over the directions
-    a draw moves in: the row space (dⱼ²/n + λ) and the bias (1); the null space never moves (v₀ = 0)."""
-    h = np.r_[dc.d**2 / n + lam, 1.0]
+    """Step 2/(μ + L) and the steps that contract the distance by ``tol``, μ and L the extreme curvatures
+    dⱼ²/n + λ of the row space. The null space never moves (v₀ = 0) and, with centred targets, neither
+    does the bias: its gradient is 0 from the start."""
+    h = dc.d**2 / n + lam
     mu, L = h.min(), h.max()
     rate = (L - mu) / (L + mu)
     steps = 1 if rate <= 0 else int(math.ceil(math.log(tol) / math.log(rate))) + 1
@@ -116,6 +117,8 @@ def optimize_draws(X, y, prior: str, scale: float, noise_sd: float, n_draws: int
           else starts.laplace(0.0, scale, (p, K)))
     Y = y[:, None] + sigma * stream(seed, "target_noise").standard_normal((n, K))
     targets = Y - dc.Xc @ W0                           # decay of v = w − w₀ toward 0
+    level = targets.mean(axis=0)                       # = mean(ỹ): the intercept at the centred x, exactly
+    targets = targets - level                          # centred targets: the trained bias stays at 0
     data = Dataset(dc.Xc, targets, dc.Xc[:1], targets[:1], name="sample-then-optimize")
     if prior == "gaussian":
         lam = lam_from_prior(sigma, scale, n)
@@ -130,15 +133,15 @@ def optimize_draws(X, y, prior: str, scale: float, noise_sd: float, n_draws: int
         run = train(data, lam, lr=lr, epochs=steps, batch_size=None, init_sd=0.0, shuffle=False, penalty="l1",
                     l1_method="proximal")
     V = np.asarray(run.w).reshape(p, K)
-    B = np.asarray(run.b).reshape(K)
+    B = np.asarray(run.b).reshape(K)          # 0 up to rounding: the centred targets leave the bias alone
     R = targets - dc.Xc @ V - B                         # residuals of each draw's own objective
     if prior == "gaussian":
         grad = np.vstack([-(dc.Xc.T @ R) / n + lam * V, -R.mean(axis=0)[None]])
-        max_distance = float(np.linalg.norm(grad, axis=0).max() / mu)
+        max_distance = float(np.linalg.norm(grad, axis=0).max() / min(mu, 1.0))   # the bias's curvature is 1
     else:
         max_distance = float(_lasso_gap(dc.Xc, targets, V, B, lam).max())
     W = W0 + V
-    b = B - dc.x_mean @ W
+    b = level + B - dc.x_mean @ W
     if prior == "gaussian":
         floor = 1.0 / math.sqrt(dc.d[0] ** 2 / sigma**2 + 1.0 / scale**2)    # the smallest posterior sd
         if max_distance > 1e-6 * floor:
