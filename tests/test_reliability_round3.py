@@ -210,3 +210,87 @@ def test_empirical_bayes_answers_at_the_boundary():
     assert boundary > 0
     with pytest.raises(ValueError, match="constant"):
         bayeswd.empirical_bayes(X, np.full(32, 1.23))
+
+
+def _tiny_config(tmp_path) -> str:
+    """Every analysis at the scenario tests' tiny sizes (test_analyses.CHANGED), as a config file."""
+    from test_analyses import CHANGED
+
+    lines = []
+    for name, values in CHANGED.items():
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+    path = tmp_path / "tiny.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _houses(path: Path, rng) -> None:
+    """An ordinary unscaled table: square feet, rooms, age, metres, lot, a constant column, price."""
+    n = 60
+    cols = {"area_sqft": rng.uniform(600, 4000, n), "rooms": rng.integers(1, 7, n).astype(float),
+            "age": rng.uniform(0, 80, n), "dist_m": rng.uniform(200, 20000, n), "lot": rng.uniform(1000, 20000, n),
+            "storeys": np.full(n, 2.0)}
+    price = 50000 + 120 * cols["area_sqft"] + 8000 * cols["rooms"] - 2 * cols["dist_m"] + rng.normal(0, 20000, n)
+    np.savetxt(path, np.column_stack([*cols.values(), price]), delimiter=",", header=",".join([*cols, "price"]),
+               comments="")
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("kind", ["unscaled with a constant column", "pure noise"])
+def test_your_own_data_gets_a_whole_report(tmp_path, capsys, kind):
+    """`report --quick` on a user's CSV completes: every section is present, computed or saying why not."""
+    from bayeswd import analyses
+
+    rng = np.random.default_rng(np.random.SeedSequence(8).spawn(1)[0])
+    csv = tmp_path / "mine.csv"
+    if kind == "pure noise":
+        X = rng.standard_normal((40, 8))
+        np.savetxt(csv, np.column_stack([X, rng.standard_normal(40)]), delimiter=",",
+                   header=",".join([f"x{i}" for i in range(8)] + ["y"]), comments="")
+    else:
+        _houses(csv, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        status, _ = _run(["report", "--quick", "--no-cache", "--quiet", "--config", _tiny_config(tmp_path),
+                          "--data", str(csv), "--out", str(tmp_path / "out")], capsys)
+    assert status == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert set(results["sections"]) == set(analyses.MODULES)
+    skipped = {k: v["results"]["skipped"] for k, v in results["sections"].items() if "skipped" in v["results"]}
+    for name, why in skipped.items():     # a section that could not run says why, in one readable line
+        assert why and "\n" not in why and "Traceback" not in why, (name, why)
+        assert "could not run on these data" in results["sections"][name]["answer"]
+    assert len(skipped) <= 2, skipped
+    if kind != "pure noise":
+        assert "inputs standardized" in results["data"]
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert " nan" not in html and ">nan<" not in html
+
+
+def test_a_constant_target_is_one_line(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    csv = tmp_path / "flat.csv"
+    np.savetxt(csv, np.column_stack([rng.standard_normal((30, 3)), np.full(30, 2.5)]), delimiter=",",
+               header="a,b,c,y", comments="")
+    status, err = _run(["report", "--quick", "--data", str(csv), "--out", str(tmp_path / "out")], capsys)
+    assert status == 2 and "constant" in err and "--target" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_past_the_memory_budget_is_refused_from_its_headers(tmp_path):
+    """A small file whose arrays would unpack to 2.2 GiB (3,000,000 columns) is refused from the .npy headers,
+    before anything is decompressed (here the body is not even there)."""
+    import io
+    import zipfile
+
+    path = tmp_path / "big.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, shape in (("X", (100, 3_000_000)), ("y", (100,))):
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": shape})
+            archive.writestr(f"{name}.npy", header.getvalue())
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="GiB"):
+        bayeswd.load(path)
+    assert time.perf_counter() - start < 5
