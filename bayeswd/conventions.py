@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bayeswd._validate import as_penalty, as_positive
+import numpy as np
+
+from bayeswd._validate import as_penalty, as_positive, as_positive_int, finite_result
 
 __all__ = [
     "lam_from_prior", "prior_sd_from_lam", "bayes_optimal_lam",
@@ -24,12 +26,15 @@ __all__ = [
 
 def lam_from_prior(noise_sd: float, prior_sd: float, n: int) -> float:
     """λ = σ² / (n τ²): the Gaussian prior N(0, τ²) with noise sd σ as a penalty on J."""
-    return as_positive(noise_sd, "noise_sd") ** 2 / (n * as_positive(prior_sd, "prior_sd") ** 2)
+    sigma, tau, n = as_positive(noise_sd, "noise_sd"), as_positive(prior_sd, "prior_sd"), as_positive_int(n, "n")
+    with np.errstate(over="ignore", divide="ignore"):
+        lam = float(np.float64(sigma / tau) ** 2 / n)
+    return finite_result(lam, f"λ = σ²/(nτ²) for prior_sd={tau!r}", "use a larger prior_sd (or smaller noise_sd)")
 
 
 def prior_sd_from_lam(lam: float, noise_sd: float, n: int) -> float:
     """τ = σ / √(n λ): the prior sd whose MAP is the minimizer of J at ``lam`` (λ > 0)."""
-    return as_positive(noise_sd, "noise_sd") / (n * as_positive(lam, "lam")) ** 0.5
+    return as_positive(noise_sd, "noise_sd") / (as_positive_int(n, "n") * as_positive(lam, "lam")) ** 0.5
 
 
 def bayes_optimal_lam(noise_sd: float, prior_sd: float, n: int) -> float:
@@ -50,7 +55,10 @@ def lam_from_sklearn_alpha(alpha: float, n: int) -> float:
 def lasso_alpha_from_laplace_scale(scale: float, noise_sd: float, n: int) -> float:
     """Laplace prior exp(−|w|/s)/(2s): the MAP minimizes (1/2n)‖y − Xw − b‖² + α‖w‖₁
     (scikit-learn ``Lasso(alpha)``) with α = σ² / (n s)."""
-    return as_positive(noise_sd, "noise_sd") ** 2 / (n * as_positive(scale, "scale"))
+    sigma, s, n = as_positive(noise_sd, "noise_sd"), as_positive(scale, "scale"), as_positive_int(n, "n")
+    with np.errstate(over="ignore", divide="ignore"):
+        alpha = float(np.float64(sigma) * (sigma / s) / n)
+    return finite_result(alpha, f"α = σ²/(ns) for scale={s!r}", "use a larger scale (or smaller noise_sd)")
 
 
 def laplace_scale_from_lasso_alpha(alpha: float, noise_sd: float, n: int) -> float:

@@ -126,7 +126,19 @@ def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: floa
     of the target column (the column names are kept in ``meta["features"]`` and
     ``meta["target"]``). Rows are split into training and validation with a seeded shuffle.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
+    if isinstance(target, (bool, np.bool_)) or not isinstance(target, (str, int, np.integer)):
+        raise ValueError(f"target must be a column name or an integer index, got {target!r}")
+    if noise is not None:
+        from bayeswd._validate import as_positive
+
+        noise = as_positive(noise, "noise")
+    from bayeswd._validate import as_count
+
+    seed = as_count(seed, "seed", low=0, high=2**32 - 1)
+    val_fraction = float(val_fraction) if not isinstance(val_fraction, (bool, str)) else float("nan")
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     if not path.is_file():
         raise ValueError(f"data file {str(path)!r} does not exist; pass the path of a .npz or .csv file")
     suffix = path.suffix.lower()

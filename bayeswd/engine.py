@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from bayeswd import rowspace, sweep
-from bayeswd._validate import as_choice, as_penalty, as_positive, as_positive_int
+from bayeswd._validate import as_choice, as_count, as_finite, as_flag, as_penalty, as_positive, as_positive_int
 from bayeswd.data import Dataset
 from bayeswd.exceptions import BudgetError, TrainingDiverged
 from bayeswd.step import METRICS, Spec
@@ -120,9 +120,7 @@ def _as_list(value, name, check):
 
 
 def _as_seed(value, name):
-    if isinstance(value, bool) or int(value) != value or int(value) < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
+    return as_count(value, name, low=0, high=2**32 - 1)
 
 
 def _as_init_sd(value, name):
@@ -170,6 +168,11 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     init_sds, init_is_list = _as_list(init_sd, "init_sd", _as_init_sd)
     lr = as_positive(lr, "lr")
     epochs = as_positive_int(epochs, "epochs")
+    shuffle, decay_bias, check_finite = (as_flag(shuffle, "shuffle"), as_flag(decay_bias, "decay_bias"),
+                                         as_flag(check_finite, "check_finite"))
+    momentum = as_finite(momentum, "momentum")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
     if epochs > MAX_EPOCHS:
         raise BudgetError(f"epochs={epochs:,} is past the budget of {MAX_EPOCHS:,} epochs per run; use fewer epochs")
     if workers is not None:
@@ -283,11 +286,25 @@ def _check_memory(models: int, pairs: int, epochs: int, n: int, weights: int) ->
                           "λ values, seeds or init sds")
 
 
+def _start(value, shape, name):
+    """A given start broadcast to ``shape``: numbers, finite, of a shape that broadcasts (named if not)."""
+    array = np.asarray(value)
+    if np.iscomplexobj(array) or array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values; give a finite start")
+    try:
+        return np.broadcast_to(array, shape)
+    except ValueError:
+        raise ValueError(f"{name} has shape {array.shape}; it must broadcast to {shape}") from None
+
+
 def _start_params(p: int, k: int | None, w0, b0) -> dict:
     w_shape = (p,) if k is None else (p, k)
     b_shape = () if k is None else (k,)
-    w0 = np.zeros(w_shape) if w0 is None else np.broadcast_to(np.asarray(w0, dtype=np.float64), w_shape)
-    b0 = np.zeros(b_shape) if b0 is None else np.broadcast_to(np.asarray(b0, dtype=np.float64), b_shape)
+    w0 = np.zeros(w_shape) if w0 is None else _start(w0, w_shape, "w0")
+    b0 = np.zeros(b_shape) if b0 is None else _start(b0, b_shape, "b0")
     return {"w": np.array(w0, dtype=np.float64), "b": np.array(b0, dtype=np.float64)}
 
 

@@ -10,6 +10,7 @@ imported only here.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -18,6 +19,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = ["PriorRegressor"]
 
 METHODS = ("closed_form", "gd", "map", "posterior")
+# The keys of ``options`` each method reads.
+OPTIONS = {"closed_form": (), "gd": ("epochs",), "map": (), "posterior": ("draws", "chains", "seed")}
 
 
 class PriorRegressor(RegressorMixin, BaseEstimator):
@@ -66,11 +69,21 @@ class PriorRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("give lam or scale, not both: scale is turned into lam through σ and n")
         for name in ("lam", "scale", "noise_sd"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            # any real scalar, numpy's included (GridSearchCV hands over np.int64 and np.float64)
+            if value is not None and not (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+                                          and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.scale is not None and self.scale == 0:
             raise ValueError("scale must be > 0 (a zero-width prior has no penalty form)")
-        return dict(self.options or {})
+        if self.options is not None and not isinstance(self.options, dict):
+            raise ValueError(f"options must be a dict or None, got {type(self.options).__name__}")
+        options = dict(self.options or {})
+        allowed = OPTIONS[self.method]
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise ValueError(f"options {unknown} are not used by method={self.method!r}; it accepts "
+                             f"{sorted(allowed) or 'none'}")
+        return options
 
     def _noise_sd(self, X, y) -> float:
         if self.noise_sd is not None:

@@ -146,8 +146,13 @@ def gaussian_posterior(X, y, noise_sd: float, prior_sd: float, *, fit_intercept:
 
     Its mean minimizes J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖² at λ = σ²/(nτ²).
     """
-    return GaussianPosterior(as_positive(noise_sd, "noise_sd"), as_positive(prior_sd, "prior_sd"),
-                             _design(X, y, fit_intercept))
+    sigma, tau = as_positive(noise_sd, "noise_sd"), as_positive(prior_sd, "prior_sd")
+    for name, value in (("noise_sd", sigma), ("prior_sd", tau)):
+        square = np.float64(value) ** 2 if 1e-150 < value < 1e150 else 0.0
+        if not square > 0.0:
+            raise ValueError(f"{name}={value!r} is too extreme for float64 (its square under- or overflows); "
+                             "rescale y or choose a value nearer 1")
+    return GaussianPosterior(sigma, tau, _design(X, y, fit_intercept))
 
 
 @dataclass(frozen=True)

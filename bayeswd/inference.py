@@ -15,10 +15,10 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-from bayeswd._validate import as_choice, as_positive, as_positive_int
+from bayeswd._validate import as_choice, as_count, as_positive, as_positive_int
 from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
 from bayeswd.data import Dataset
-from bayeswd.exceptions import ConvergenceWarning
+from bayeswd.exceptions import BudgetError, ConvergenceWarning
 from bayeswd.gaussian import empirical_bayes, gaussian_posterior
 from bayeswd.sparse import LassoFit, lasso, lasso_objective
 from bayeswd.models import PRIORS
@@ -29,6 +29,7 @@ from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso
 __all__ = ["MAPEstimate", "map_estimate", "sample_posterior", "Diagnostics", "diagnose", "SamplingWarning",
            "Predictive", "posterior_predictive", "full_bayes", "LambdaChoices", "choose_lambda", "SAMPLERS"]
 
+MAX_DRAW_BYTES = 4 * 2**30     # posterior draws past this are refused before sampling
 SAMPLERS = ("exact", "optimize", "pymc", "numpyro", "nutpie", "gibbs")
 
 
@@ -245,6 +246,13 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
     scale = _check(dataset, prior, scale)
     sigma = _noise_sd(dataset, noise_sd)
     chains, draws = as_positive_int(chains, "chains"), as_positive_int(draws, "draws")
+    tune = as_count(tune, "tune", low=0)
+    seed = as_count(seed, "seed", low=0, high=2**32 - 1)
+    need = chains * draws * (dataset.num_inputs + 1) * 8 * 2     # the draws, and their log-likelihood's peer
+    if need > MAX_DRAW_BYTES:
+        raise BudgetError(f"chains × draws = {chains * draws:,} draws of {dataset.num_inputs + 1} parameters would "
+                          f"hold {need / 2**30:.1f} GiB, past the budget of {MAX_DRAW_BYTES / 2**30:.0f} GiB; use "
+                          "fewer draws")
     as_choice(sampler, "sampler", SAMPLERS)
     as_choice(parameterization, "parameterization", ("svd", "raw"))
     as_choice(mass, "mass", ("diag", "dense"))

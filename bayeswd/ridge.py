@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeswd._validate import as_penalties, as_penalty, as_Xy, nonzero_singular
+from bayeswd._validate import as_penalties, as_penalty, as_Xy, nonzero_singular, finite_result
 
 __all__ = ["RidgeFit", "RidgePath", "ridge", "ridge_path", "min_norm"]
 
@@ -76,13 +76,16 @@ def ridge(X, y, lam: float) -> RidgeFit:
     lam = as_penalty(lam)
     Xc, yc, x_mean, y_mean = _centre(X, y)
     n, p = X.shape
-    if lam == 0:
-        w = np.linalg.lstsq(Xc, yc, rcond=None)[0]
-    elif n >= p:
-        w = np.linalg.solve(Xc.T @ Xc + n * lam * np.eye(p), Xc.T @ yc)
-    else:
-        w = Xc.T @ np.linalg.solve(Xc @ Xc.T + n * lam * np.eye(n), yc)
-    b = y_mean - x_mean @ w
+    with np.errstate(over="ignore", invalid="ignore"):   # an overflow is caught below and explained
+        if lam == 0:
+            w = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+        elif n >= p:
+            w = np.linalg.solve(Xc.T @ Xc + n * lam * np.eye(p), Xc.T @ yc)
+        else:
+            w = Xc.T @ np.linalg.solve(Xc @ Xc.T + n * lam * np.eye(n), yc)
+        b = y_mean - x_mean @ w
+    finite_result(np.append(np.ravel(w), b), "the ridge solution",
+                  "rescale X and y (standardize the columns) or use a smaller lam")
     return RidgeFit(w, b if np.ndim(b) else float(b), lam)
 
 
@@ -101,6 +104,11 @@ def ridge_path(X, y, lams) -> RidgePath:
     """
     X, y = as_Xy(X, y)
     lams = as_penalties(lams)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # overflow is caught and explained below
+        return _ridge_path(X, y, lams)
+
+
+def _ridge_path(X, y, lams) -> RidgePath:
     Xc, yc, x_mean, y_mean = _centre(X, y)
     n = X.shape[0]
     U, d, Vt = np.linalg.svd(Xc, full_matrices=False)
@@ -117,6 +125,7 @@ def ridge_path(X, y, lams) -> RidgePath:
         w = np.einsum("lr,rk,rp->lpk", coef, c, Vt)
         fitted = np.einsum("lr,rk,nr->lnk", shrink, c, U)
     b = y_mean - np.einsum("p,lp...->l...", x_mean, w)
+    finite_result(w, "the ridge path", "rescale X and y (standardize the columns) or use smaller lams")
     resid = yc - fitted                                    # (L, n[, k])
     h_diag = 1.0 / n + shrink @ (U**2).T                   # (L, n)
     dof = 1.0 + shrink.sum(axis=1)
