@@ -32,6 +32,10 @@ CONCISE = [("PyTorch concise", "pytorch", "en", "torch"), ("TensorFlow concise",
            ("MXNet concise", "mxnet", "en", "normal"), ("JAX concise (revision)", "jax", "en", "normal"),
            ("JAX concise (printed book, bias decayed)", "jax-book", "en", "normal"),
            ("Chinese edition, PyTorch concise", "pytorch", "zh", "normal-all")]
+IMPLIED_LABELS = {"scratch": "scratch (d2l's J)", "pytorch": "PyTorch: MSELoss + SGD weight_decay",
+                  "tensorflow": "TensorFlow: MSE + l2(wd) on the kernel", "mxnet": "MXNet: L2Loss + Trainer wd",
+                  "jax": "JAX revision: optax decay masked to the kernel",
+                  "jax-book": "JAX printed book: optax decay on every parameter"}
 INIT_LABELS = {"torch": "U(±1/√p), PyTorch's default", "normal-all": "N(0, 1) on w and b"}
 
 # What the book printed after training, at wd = 0 and wd = 3 (d2l.ai and zh.d2l.ai, read 2026).
@@ -136,7 +140,8 @@ def compute(ctx: Context) -> D2lResults:
     # The prior each spelling's knob implies, by the converter (noise sd only where the data's is known).
     en = CONFIGS["en"]
     spellings = (("scratch", "d2l-scratch", None, False), ("pytorch", "pytorch", "mse", False),
-                 ("jax-book", "optax", "half_mse", True))
+                 ("tensorflow", "keras", "mse", False), ("mxnet", "mxnet", "half_mse", False),
+                 ("jax", "optax", "half_mse", False), ("jax-book", "optax", "half_mse", True))
     implied = {key: implied_numbers(implied_prior(framework, "sgd", p["wd"], n=data.n_train, lr=en["lr"],
                                                   batch_size=en["batch_size"], epochs=p["en_epochs"], loss=loss,
                                                   decay_bias=decay_bias, noise_sd=data.noise))
@@ -194,7 +199,9 @@ def _implied_text(results: D2lResults) -> str:
         text += (f"Their decay factors per step differ ({fmt(scratch['decay_per_step'])} and "
                  f"{fmt(torch['decay_per_step'])}). ")
     far = _bias_in_prior_sds(results)
-    text += (f"The printed JAX chapter's `add_decayed_weights` also reaches the bias: {prior(book)} on it"
+    tf, mx = results.implied["tensorflow"], results.implied["mxnet"]
+    text += (f"TensorFlow's `l2({wd:g})` on the kernel means λ = {fmt(tf['lam'])}, MXNet's `wd={wd:g}` λ = "
+             f"{fmt(mx['lam'])} (the table). The printed JAX chapter's `add_decayed_weights` also reaches the bias: {prior(book)} on it"
              + (f", while the data's true bias is {fmt(results.recipe['b'])}, {fmt(far, 3)} prior sds from 0."
                 if far is not None else "."))
     return text
@@ -285,10 +292,18 @@ def render(results: D2lResults):
     printed = Table(f"What each run prints after training: the book's value(s) and ours (first draw; mean ± sd over "
                     f"{n_rep} {over}).", ["run", "printed quantity", "book printed", "ours, first draw",
                                           "ours, mean ± sd"], printed_rows)
+    implied = Table(f"The prior each spelling's knob implies at wd = {wd:g} (bayeswd.implied_prior; σ = the data's "
+                    f"noise sd where known), and what its decay does to a weight in the English runs.",
+                    ["spelling", "canonical λ", "prior sd τ", "bias prior", "decay factor per step",
+                     f"init's null-space part left after {results.implied['scratch']['steps']} steps"],
+                    [[IMPLIED_LABELS[k], v["lam"], v["prior_sd"],
+                      "flat" if v["bias_family"] != "gaussian" else f"N(0, {fmt(v['bias_prior_sd'])}²)"
+                      if v["bias_prior_sd"] else "Gaussian", v["decay_per_step"], v["null_space_survival"]]
+                     for k, v in results.implied.items()])
     losses = Table(f"Every run, final epoch ({LOSS} without the penalty). λ and lr are the canonical values each "
                    f"framework's knobs map to.", ["run", "λ", "lr", "bias decayed", "init", f"train {LOSS}",
                                                   f"validation {LOSS}", f"validation {LOSS}, mean ± sd"], loss_rows)
-    return section(__name__, results, answer, text, [figure], [printed, losses], derived)
+    return section(__name__, results, answer, text, [figure], [printed, implied, losses], derived)
 
 
 if __name__ == "__main__":
