@@ -229,8 +229,14 @@ def _run(args, interrupt: "_InterruptFlag") -> int:
     interrupt.check()
     if args.out:
         target = Path(args.out).expanduser().resolve()
-        with atomic_directory(target) as staging:
-            write_report(staging, sections, meta)
+        try:
+            with atomic_directory(target) as staging:
+                write_report(staging, sections, meta)
+        except OSError as err:   # a full disk, a name too long: the staging folder is gone, the old report kept
+            from bayeswd.report.output import OutputError
+
+            raise OutputError(f"could not write the report to {target} ({err.strerror or err}); the previous "
+                              "report, if any, was left as it was — free space or give another --out") from None
         print(f"report written to {target}/index.html ({meta['total_seconds']:.0f} s)", file=sys.stderr)
     return 0
 

@@ -294,3 +294,36 @@ def test_data_past_the_memory_budget_is_refused_from_its_headers(tmp_path):
     with pytest.raises(ValueError, match="GiB"):
         bayeswd.load(path)
     assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("make", ["long name", "long path", "symlink loop", "proc"])
+def test_out_edges_are_one_line(tmp_path, capsys, monkeypatch, make):
+    monkeypatch.chdir(tmp_path)
+    if make == "long name":
+        out = tmp_path / ("x" * 300)
+    elif make == "long path":
+        out = tmp_path / "/".join(["y" * 200] * 25)
+    elif make == "symlink loop":
+        (tmp_path / "a").symlink_to(tmp_path / "b")
+        (tmp_path / "b").symlink_to(tmp_path / "a")
+        out = tmp_path / "a" / "rep"
+    else:
+        out = Path("/proc")
+    start = time.perf_counter()
+    status, err = _run(["report", "--quick", "--out", str(out)], capsys)
+    assert status == 2 and "--out" in err and time.perf_counter() - start < 10
+
+
+def test_a_large_foreign_folder_is_refused_without_walking_it(tmp_path, capsys):
+    big = tmp_path / "big"
+    for i in range(200):
+        sub = big / f"d{i}"
+        sub.mkdir(parents=True)
+        for j in range(50):
+            (sub / f"f{j}").write_text("")
+    from bayeswd.report.output import OutputError, check_output
+
+    start = time.perf_counter()
+    with pytest.raises(OutputError, match="did not write"):
+        check_output(big)
+    assert time.perf_counter() - start < 0.05

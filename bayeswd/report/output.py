@@ -40,9 +40,19 @@ def check_output(target) -> Path:
     ``--out`` fails in a second instead of after the whole computation.
     """
     raw = Path(target).expanduser()
+    shown = str(raw) if len(str(raw)) <= 120 else str(raw)[:60] + " … " + str(raw)[-40:]
+    try:
+        return _check_output(raw, shown)
+    except RuntimeError as err:           # Path.resolve on a symlink loop
+        raise OutputError(f"--out {shown} cannot be resolved ({err}); give a plain folder path") from None
+    except OSError as err:                # a name or path too long, a folder that cannot be listed, …
+        raise OutputError(f"--out {shown} cannot be used ({err.strerror or err}); give a shorter, plain folder "
+                          "path you can write to") from None
+
+
+def _check_output(raw: Path, shown: str) -> Path:
     path = raw.resolve()
     cwd = Path.cwd().resolve()
-    shown = str(raw)
     if path == cwd or path in cwd.parents:
         raise OutputError(f"--out {shown} is the current folder or one of its parents; give a new folder such as "
                           f"--out bayeswd-report")
@@ -68,18 +78,18 @@ def check_output(target) -> Path:
 def _foreign_entries(folder: Path) -> set[str] | None:
     """Paths under ``folder`` that its manifest does not list; None when it has no valid manifest.
 
-    An empty folder has nothing foreign in it.
+    An empty folder has nothing foreign in it. A folder without a manifest is answered from its first
+    entry, never walked (``--out /usr`` is refused at once); only a report's own folder is listed.
     """
-    present = {str(p.relative_to(folder)) for p in folder.rglob("*")}
-    if not present:
-        return set()
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         listed = set(manifest["entries"])
         if manifest.get("tool") != "bayeswd" or not all(isinstance(e, str) for e in listed):
             return None
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        with os.scandir(folder) as entries:
+            return set() if next(entries, None) is None else None
+    present = {str(p.relative_to(folder)) for p in folder.rglob("*")}
     return present - listed - {MANIFEST}
 
 
