@@ -31,6 +31,15 @@ VARIANTS = ("no decay", "manual (grad += wd·p, all params)", "optax add_decayed
             "decay on weights only")
 
 
+def check_settings(params) -> str | None:
+    """The decay step rule: each step multiplies a weight by 1 − lr·wd, which must stay above −1."""
+    for which in ("lr", "stable_lr"):
+        if params[which] * params["wd"] >= 2:
+            return (f"{which}·wd = {params[which]:g}·{params['wd']:g} = {params[which] * params['wd']:g} ≥ 2: the "
+                    f"decay alone makes every step diverge; keep {which}·wd below 2")
+    return None
+
+
 def _init(key, dim):
     """PyTorch's nn.Linear default: U(±1/√fan_in) for weights and biases."""
     k1, k2, k3, k4 = jax.random.split(key, 4)

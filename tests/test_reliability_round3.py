@@ -327,3 +327,11 @@ def test_a_large_foreign_folder_is_refused_without_walking_it(tmp_path, capsys):
     with pytest.raises(OutputError, match="did not write"):
         check_output(big)
     assert time.perf_counter() - start < 0.05
+
+
+def test_the_decay_step_rule_is_checked_before_computing(tmp_path, capsys):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text("[seed004_mlp]\nwd = 10\nlr = 10\n")
+    start = time.perf_counter()
+    status, err = _run(["report", "--quick", "--config", str(cfg), "--out", str(tmp_path / "out")], capsys)
+    assert status == 2 and "[seed004_mlp] lr·wd" in err and time.perf_counter() - start < 10

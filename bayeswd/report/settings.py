@@ -103,7 +103,8 @@ def defaults(settings: dict) -> dict:
 
 def resolve(analysis, quick: bool, overrides: dict | None = None) -> dict:
     """An analysis's settings: its defaults, then QUICK when quick, then the user's overrides,
-    each checked against its spec (type and range; the error names ``[analysis] key``)."""
+    each checked against its spec (type and range; the error names ``[analysis] key``), then together by
+    the analysis's optional ``check_settings(params) -> str | None``."""
     params = defaults(analysis.SETTINGS)
     if quick:
         params.update(getattr(analysis, "QUICK", {}))
@@ -111,4 +112,8 @@ def resolve(analysis, quick: bool, overrides: dict | None = None) -> dict:
         if key not in analysis.SETTINGS:
             raise ValueError(f"[{analysis.NAME}] has no setting {key!r}; its settings are {sorted(analysis.SETTINGS)}")
         params[key] = analysis.SETTINGS[key].check(value, f"[{analysis.NAME}] {key}")
+    # settings that are fine alone but not together (lr·λ ≥ 2, say), checked before any computing
+    problem = getattr(analysis, "check_settings", lambda _: None)(params)
+    if problem:
+        raise ValueError(f"[{analysis.NAME}] {problem}")
     return params
