@@ -95,9 +95,9 @@ def _prior_sd(ctx, X, y, sigma) -> tuple[float, str]:
     return fit.prior_sd, "empirical Bayes"
 
 
-def _simulate(dc, y, *, init_sd, lam, lr, steps, K, seed):
+def _simulate(Xc, y, *, init_sd, lam, lr, steps, K, seed):
     y = y - y.mean()      # centred targets: the bias stays at 0 and w's law is unchanged
-    data = Dataset(dc.Xc, y, dc.Xc[:1], y[:1], name="centred")
+    data = Dataset(Xc, y, Xc[:1], y[:1], name="centred")
     run = train(data, lam, lr=lr, epochs=steps, batch_size=None, init_sd=init_sd, seed=list(range(seed, seed + K)),
                 shuffle=False)
     return run.w.reshape(K, -1)
@@ -119,7 +119,7 @@ def compute(ctx: Context) -> SamplerResults:
     n, p = X.shape
     sigma, K = float(ctx.noise_sd), prm["draws"]
     tau, source = _prior_sd(ctx, X, y, sigma)
-    dc = E._Centred.of(X)
+    dc, Xc = E.centred(X)
     lam = lam_from_prior(sigma, tau, n)
     decay_lr = min(DECAY_LR, 1.0 / (dc.d[0] ** 2 / n + lam))     # stable, and d2l's step wherever it is
     post = E.posterior_law(X, y, tau, sigma)
@@ -138,8 +138,8 @@ def compute(ctx: Context) -> SamplerResults:
 
     law = {k: ratios(v) for k, v in laws.items()}
     sto = E.optimize_draws(X, y, "gaussian", tau, sigma, K, seed=ctx.seed)
-    sims = {"plain GD": _simulate(dc, y, init_sd=tau, lam=0.0, lr=lr_plain, steps=steps_plain, K=K, seed=ctx.seed),
-            "weight decay": _simulate(dc, y, init_sd=tau, lam=lam, lr=decay_lr, steps=DECAY_STEPS, K=K,
+    sims = {"plain GD": _simulate(Xc, y, init_sd=tau, lam=0.0, lr=lr_plain, steps=steps_plain, K=K, seed=ctx.seed),
+            "weight decay": _simulate(Xc, y, init_sd=tau, lam=lam, lr=decay_lr, steps=DECAY_STEPS, K=K,
                                       seed=ctx.seed + K),
             "sample-then-optimize": sto.w}
     measured = {}

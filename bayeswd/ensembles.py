@@ -32,12 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeswd._validate import as_choice, as_penalty, as_positive, as_positive_int, nonzero_singular
+from bayeswd._validate import as_choice, as_penalty, as_positive, as_positive_int
 from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
 from bayeswd.exceptions import ConvergenceWarning
+from bayeswd.gaussian import _design
 
 __all__ = ["optimize_draws", "OptimizeDraws", "ensemble_law", "EnsembleLaw", "posterior_law", "three_ensembles",
-           "ENSEMBLES", "stream"]
+           "ENSEMBLES", "stream", "centred"]
 
 # One random stream per purpose, each spawned from the run's seed under a fixed label.
 _PURPOSES = {"prior_start": 1, "target_noise": 2}
@@ -49,24 +50,12 @@ def stream(seed: int, purpose: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(_PURPOSES[purpose],)))
 
 
-@dataclass(frozen=True)
-class _Centred:
-    """The centred design and its thin SVD without null directions (the fast path's row space)."""
-
-    Xc: np.ndarray
-    x_mean: np.ndarray
-    d: np.ndarray        # (r,) non-zero singular values of Xc
-    U: np.ndarray        # (n, r)
-    Vt: np.ndarray       # (r, p)
-
-    @classmethod
-    def of(cls, X) -> "_Centred":
-        X = np.asarray(X, dtype=np.float64)
-        x_mean = X.mean(axis=0)
-        Xc = X - x_mean
-        U, d, Vt = np.linalg.svd(Xc, full_matrices=False)
-        keep = nonzero_singular(d, X.shape)
-        return cls(Xc, x_mean, d[keep], U[:, keep], Vt[keep])
+def centred(X, y=None):
+    """The centred design's thin SVD without null directions (the row space the fast path trains) — the one
+    centred-SVD design of bayeswd (``gaussian._design``), with ``Xc`` = X − x̄ beside it."""
+    X = np.asarray(X, dtype=np.float64)
+    design = _design(X, np.zeros(len(X)) if y is None else y, True)
+    return design, X - design.x_mean
 
 
 @dataclass(frozen=True)
@@ -83,7 +72,7 @@ class OptimizeDraws:
     exact: bool
 
 
-def _schedule(dc: _Centred, lam: float, n: int, tol: float) -> tuple[float, int, float, float]:
+def _schedule(dc, lam: float, n: int, tol: float) -> tuple[float, int, float, float]:
     """Step 2/(μ + L) and the steps that contract the distance by ``tol``, μ and L the extreme curvatures
     dⱼ²/n + λ of the row space. The null space never moves (v₀ = 0) and, with centred targets, neither
     does the bias: its gradient is 0 from the start."""
@@ -111,15 +100,15 @@ def optimize_draws(X, y, prior: str, scale: float, noise_sd: float, n_draws: int
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n, p = X.shape
-    dc = _Centred.of(X)
+    dc, Xc = centred(X)
     starts = stream(seed, "prior_start")
     W0 = (scale * starts.standard_normal((p, K)) if prior == "gaussian"
           else starts.laplace(0.0, scale, (p, K)))
     Y = y[:, None] + sigma * stream(seed, "target_noise").standard_normal((n, K))
-    targets = Y - dc.Xc @ W0                           # decay of v = w − w₀ toward 0
+    targets = Y - Xc @ W0                           # decay of v = w − w₀ toward 0
     level = targets.mean(axis=0)                       # = mean(ỹ): the intercept at the centred x, exactly
     targets = targets - level                          # centred targets: the trained bias stays at 0
-    data = Dataset(dc.Xc, targets, dc.Xc[:1], targets[:1], name="sample-then-optimize")
+    data = Dataset(Xc, targets, Xc[:1], targets[:1], name="sample-then-optimize")
     if prior == "gaussian":
         lam = lam_from_prior(sigma, scale, n)
         lr, steps, mu, _ = _schedule(dc, lam, n, tol)
@@ -134,12 +123,12 @@ def optimize_draws(X, y, prior: str, scale: float, noise_sd: float, n_draws: int
                     l1_method="proximal")
     V = np.asarray(run.w).reshape(p, K)
     B = np.asarray(run.b).reshape(K)          # 0 up to rounding: the centred targets leave the bias alone
-    R = targets - dc.Xc @ V - B                         # residuals of each draw's own objective
+    R = targets - Xc @ V - B                         # residuals of each draw's own objective
     if prior == "gaussian":
-        grad = np.vstack([-(dc.Xc.T @ R) / n + lam * V, -R.mean(axis=0)[None]])
+        grad = np.vstack([-(Xc.T @ R) / n + lam * V, -R.mean(axis=0)[None]])
         max_distance = float(np.linalg.norm(grad, axis=0).max() / min(mu, 1.0))   # the bias's curvature is 1
     else:
-        max_distance = float(_lasso_gap(dc.Xc, targets, V, B, lam).max())
+        max_distance = float(_lasso_gap(Xc, targets, V, B, lam).max())
     W = W0 + V
     b = level + B - dc.x_mean @ W
     if prior == "gaussian":
@@ -214,7 +203,7 @@ def ensemble_law(X, y, *, init_sd: float, lam: float, noise_sd: float = 0.0, anc
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n, p = X.shape
-    dc = _Centred.of(X)
+    dc, _ = centred(X)
     c = dc.U.T @ (y - y.mean())
     a = 1.0 if anchor else 0.0
 
@@ -242,7 +231,7 @@ def posterior_law(X, y, prior_sd: float, noise_sd: float) -> EnsembleLaw:
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n, p = X.shape
-    dc = _Centred.of(X)
+    dc, _ = centred(X)
     c = dc.U.T @ (y - y.mean())
     var = 1.0 / (dc.d**2 / noise_sd**2 + 1.0 / prior_sd**2)
     return EnsembleLaw("posterior", var * dc.d * c / noise_sd**2, var, prior_sd**2, p - len(dc.d),

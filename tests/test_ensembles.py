@@ -114,7 +114,7 @@ def test_laws_agree_with_each_other():
     assert plain.null_var == pytest.approx(post.null_var) and np.all(plain.row_var == 0)
     decay = E.ensemble_law(X, y, init_sd=0.01, lam=3.0)
     assert decay.null_var == 0 and np.all(decay.row_var == 0)
-    Vt = E._Centred.of(X).Vt
+    Vt = E.centred(X)[0].Vt
     ridge = bayeswd.ridge(X, y, 3.0).w
     np.testing.assert_allclose(decay.mean(Vt), ridge, atol=1e-12)
     # the posterior's covariance, rebuilt from the law, is the conjugate one
@@ -136,7 +136,7 @@ def test_each_ensemble_law_against_simulation(which):
     X, y = d.X_train, d.y_train
     tau = sigma = 0.01
     K = 2048
-    dc = E._Centred.of(X)
+    dc, _ = E.centred(X)
     lam_post = sigma**2 / (len(y) * tau**2)
     if which == "sample-then-optimize":
         got = E.optimize_draws(X, y, "gaussian", tau, sigma, K, seed=4)
