@@ -96,7 +96,8 @@ def as_count(value, name: str, low: int = 0, high: int | None = None) -> int:
     except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok or int(value) < low or (high is not None and int(value) > high):
-        bound = f"an integer ≥ {low}" if high is None else f"an integer from {low} to {high:,}"
+        bound = ({1: "a positive integer", 0: "a non-negative integer"}.get(low, f"an integer ≥ {low}")
+                 if high is None else f"an integer from {low} to {high:,}")
         raise ValueError(f"{name} must be {bound}, got {value!r}")
     return int(value)
 
