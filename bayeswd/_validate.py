@@ -110,6 +110,14 @@ def as_finite(value, name: str) -> float:
     return value
 
 
+def as_fraction(value, name: str) -> float:
+    """A real number in [0, 1) (a momentum, a share of rows)."""
+    value = as_finite(value, name)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return value
+
+
 def as_flag(value, name: str) -> bool:
     """True or False only: 'no' or 0 would pass a plain truth test."""
     if not isinstance(value, (bool, np.bool_)):

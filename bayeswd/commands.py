@@ -78,20 +78,13 @@ def _quick(args, config) -> bool:
     return bool(args.quick) or configured
 
 
-def _target_spec(target: str):
-    """--target NAME|INDEX: a column index when it reads as an integer, else a column name."""
-    try:
-        return int(target)
-    except ValueError:
-        return target
-
-
 def _dataset(data_path: str | None, seed: int, target: str | None = None):
     """The dataset, its label, how to redraw it with another seed (None for a file), and a
     fingerprint of its content for the cache key."""
     if data_path is None:
         return bayeswd.d2l_data(seed=seed), "built-in d2l data", _redraw_d2l, "d2l"
-    dataset = bayeswd.data.load(data_path, target=-1 if target is None else _target_spec(target))
+    # --target NAME|INDEX: load takes a name, or a numeric text as an index
+    dataset = bayeswd.data.load(data_path, target=-1 if target is None else target)
     try:
         digest = hashlib.sha256(Path(data_path).read_bytes()).hexdigest()[:20]
     except OSError as err:
@@ -324,11 +317,10 @@ class _InterruptFlag:
         sys.unraisablehook = self._previous_hook
         for number, previous in self._previous.items():
             signal.signal(number, previous)
-        if self.seen and not (isinstance(exc, KeyboardInterrupt)):
-            # A failure after Ctrl-C (an import it cut short, say) is the interruption's doing.
-            raise Interrupted(self.signum) from exc
         if self.seen and not isinstance(exc, Interrupted):
-            raise Interrupted(self.signum) from exc     # a plain KeyboardInterrupt raised by a library
+            # A failure after a signal (an import it cut short, a library's own KeyboardInterrupt) is the
+            # interruption's doing, and says which signal it was.
+            raise Interrupted(self.signum) from exc
         return False
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayeswd._validate import as_design, as_target
+from bayeswd._validate import as_count, as_design, as_fraction, as_positive, as_target
 
 __all__ = ["Dataset", "d2l_data", "multioutput_data", "mlp_binary_data", "load"]
 
@@ -130,15 +130,9 @@ def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: floa
     if isinstance(target, (bool, np.bool_)) or not isinstance(target, (str, int, np.integer)):
         raise ValueError(f"target must be a column name or an integer index, got {target!r}")
     if noise is not None:
-        from bayeswd._validate import as_positive
-
         noise = as_positive(noise, "noise")
-    from bayeswd._validate import as_count
-
     seed = as_count(seed, "seed", low=0, high=2**32 - 1)
-    val_fraction = float(val_fraction) if not isinstance(val_fraction, (bool, str)) else float("nan")
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    val_fraction = as_fraction(val_fraction, "val_fraction")
     if not path.is_file():
         raise ValueError(f"data file {str(path)!r} does not exist; pass the path of a .npz or .csv file")
     suffix = path.suffix.lower()

@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from bayeswd import rowspace, sweep
-from bayeswd._validate import as_choice, as_count, as_finite, as_flag, as_penalty, as_positive, as_positive_int
+from bayeswd._validate import as_choice, as_count, as_flag, as_fraction, as_penalty, as_positive, as_positive_int
 from bayeswd.data import Dataset
 from bayeswd.exceptions import BudgetError, TrainingDiverged
 from bayeswd.step import METRICS, Spec
@@ -170,9 +170,7 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     epochs = as_positive_int(epochs, "epochs")
     shuffle, decay_bias, check_finite = (as_flag(shuffle, "shuffle"), as_flag(decay_bias, "decay_bias"),
                                          as_flag(check_finite, "check_finite"))
-    momentum = as_finite(momentum, "momentum")
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    momentum = as_fraction(momentum, "momentum")
     if epochs > MAX_EPOCHS:
         raise BudgetError(f"epochs={epochs:,} is past the budget of {MAX_EPOCHS:,} epochs per run; use fewer epochs")
     if workers is not None:

@@ -35,8 +35,10 @@ from typing import Mapping
 
 import numpy as np
 
-from bayeswd._validate import as_choice, as_penalty, as_positive, as_positive_int
-from bayeswd.conventions import lam_from_prior
+from bayeswd._validate import (as_choice, as_fraction, as_penalty, as_positive, as_positive_int, as_Xy,
+                               finite_result)
+from bayeswd.conventions import (lam_from_prior, laplace_scale_from_lasso_alpha, lasso_alpha_from_laplace_scale,
+                                 prior_sd_from_lam)
 
 __all__ = ["implied_prior", "settings_for_prior", "ImpliedPrior", "PriorGroup", "FrameworkSettings",
            "FRAMEWORK_SPECS", "LOSSES"]
@@ -265,9 +267,7 @@ def implied_prior(framework: str = "pytorch", optimizer: str = "sgd", weight_dec
     kind = "coupled" if closed else _decay_kind(spec, optimizer, decay)
     if penalty == "l1" and kind == "decoupled":
         raise ValueError("decoupled decay is an L2 shrinkage; penalty='l1' needs decay='coupled'")
-    momentum = float(momentum)
-    if not (0.0 <= momentum < 1.0):
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    momentum = as_fraction(momentum, "momentum")
     if lr is not None:
         lr = as_positive(lr, "lr")
     if epochs is not None and steps is not None:
@@ -291,7 +291,7 @@ def implied_prior(framework: str = "pytorch", optimizer: str = "sgd", weight_dec
     # Decoupled decay outside a momentum buffer (Keras 3's SGD(weight_decay=)): at the fixed point the
     # buffer holds g/(1 − μ), so the decay balances (1 − μ)·wd·w against g.
     lam = coef * wd * (1.0 - momentum if kind == "decoupled" and momentum else 1.0) / kappa
-    sigma, source = _noise_sd(noise_sd, data, nll, lam if penalty == "l2" else None, n)
+    sigma, source = _noise_sd(noise_sd, data, nll, lam if penalty == "l2" else None)
     adaptive = optimizer in ("adam", "adamw")
     no_prior = (optimizer == "adamw" or (adaptive and kind == "decoupled")) and penalty == "l2"
     settings = dict(framework=spec.name, optimizer=optimizer, weight_decay=wd, n=n, lr=lr, batch_size=batch,
@@ -321,7 +321,8 @@ def implied_prior(framework: str = "pytorch", optimizer: str = "sgd", weight_dec
         warnings_.append("the decay is multiplied by the learning rate: a schedule changes the total shrinkage")
     if kind == "decoupled" and not adaptive:
         notes.append("decoupled decay under plain SGD is coupled L2 with the same weight_decay")
-    finite = _finite_run(lr, kappa, coef * wd if penalty == "l2" else 0.0, total, per_epoch, momentum, optimizer, kind, init_sd)
+    finite = _finite_run(lr, kappa, coef * wd if penalty == "l2" else 0.0, total, per_epoch, momentum, optimizer,
+                         kind, init_sd)
     if finite["decay_per_step"] is not None and lr is not None and lr * coef * wd >= 2.0 * (1 + momentum):
         warnings_.append(f"lr·wd = {lr * coef * wd:.3g} ≥ {2 * (1 + momentum):g}: the decay alone makes the step "
                          "unstable; lower lr or weight_decay")
@@ -331,7 +332,7 @@ def implied_prior(framework: str = "pytorch", optimizer: str = "sgd", weight_dec
     return ImpliedPrior(MappingProxyType(settings), groups, sigma, source, warnings=tuple(warnings_), **finite)
 
 
-def _noise_sd(noise_sd, data, nll: bool, lam, n: int) -> tuple[float | None, str]:
+def _noise_sd(noise_sd, data, nll: bool, lam) -> tuple[float | None, str]:
     if nll:
         if noise_sd is not None:
             raise ValueError("an 'nll' loss already holds the likelihood's scale; leave noise_sd unset")
@@ -360,37 +361,41 @@ def _data_arrays(data):
         X, y = data
     except (TypeError, ValueError):
         raise ValueError("data must be a Dataset or an (X, y) pair") from None
-    from bayeswd._validate import as_Xy
-
     X, y = as_Xy(X, y)
     return X, y, None
 
 
 def _prior_group(name, penalty, lam, sigma, n, nll, adaptive, kind) -> PriorGroup:
-    var = 1.0 if nll else (None if sigma is None else sigma**2)
-    ratio = 1.0 / math.sqrt(n * lam)
+    # σ = 1 for a negative log-likelihood: the likelihood's scale is already in the loss
+    noise = 1.0 if nll else sigma
     notes = []
     if adaptive:
         notes.append("Adam with the decay in its gradient (L2): the converged point is this MAP, but Adam's "
                      "per-coordinate scaling changes the path, early stopping and the init's null-space part")
     if penalty == "l1":
-        scale = None if var is None else var / (n * lam)
+        scale = None if noise is None else laplace_scale_from_lasso_alpha(lam, noise, n)
         if scale is None:
             notes.append("give noise_sd (or data) for the Laplace scale s = σ²/(nα)")
         return PriorGroup(name, "laplace", lam=lam, laplace_scale=scale,
-                          equivalents=_equivalents("l1", lam, n, scale, var, nll), notes=tuple(notes))
-    prior_sd = None if var is None else math.sqrt(var) * ratio
+                          equivalents=_equivalents("l1", lam, n, None, noise, nll), notes=tuple(notes))
+    prior_sd = None if noise is None else prior_sd_from_lam(lam, noise, n)
     if prior_sd is None:
         notes.append("give noise_sd (or data) for τ itself: τ = σ/√(nλ)")
-    precision = None if prior_sd is None else 1.0 / prior_sd**2
-    return PriorGroup(name, "gaussian", lam=lam, prior_sd=prior_sd, prior_sd_over_noise_sd=None if nll else ratio,
-                      prior_precision=precision, equivalents=_equivalents("l2", lam, n, prior_sd, var, nll),
+    precision = None
+    if prior_sd is not None:
+        with np.errstate(over="ignore", divide="ignore"):
+            precision = float(np.float64(1.0) / np.float64(prior_sd) ** 2)
+        finite_result(precision, "the prior precision 1/τ²", "the noise_sd or weight_decay is too extreme for float64")
+    return PriorGroup(name, "gaussian", lam=lam, prior_sd=prior_sd,
+                      prior_sd_over_noise_sd=None if nll else prior_sd_from_lam(lam, 1.0, n),
+                      prior_precision=precision, equivalents=_equivalents("l2", lam, n, precision, noise, nll),
                       notes=tuple(notes))
 
 
-def _equivalents(penalty: str, lam: float, n: int, scale, var, nll: bool) -> dict:
+def _equivalents(penalty: str, lam: float, n: int, precision, noise, nll: bool) -> dict:
     """Every framework's knob for the canonical λ (or α), with one output and its usual loss, or a
-    mean negative log-likelihood where the run's loss is one (scikit-learn and glmnet fit squared error)."""
+    mean negative log-likelihood where the run's loss is one (scikit-learn and glmnet fit squared error);
+    for a Gaussian prior of known ``precision`` 1/τ² also laplace-torch's and IVON's."""
     out = {}
     for spec in FRAMEWORK_SPECS.values():
         loss = "nll" if nll else _FIXED_LOSS.get((spec.name, penalty), spec.loss)
@@ -399,14 +404,14 @@ def _equivalents(penalty: str, lam: float, n: int, scale, var, nll: bool) -> dic
         coef = spec.l1_coef if penalty == "l1" else spec.l2_coef
         knob = spec.l1_knob if penalty == "l1" else spec.l2_knob
         out[spec.name] = MappingProxyType({"knob": knob, "value": lam * _kappa(loss, n, 1) / coef, "loss": loss})
-    if penalty == "l2" and scale is not None:
+    if penalty == "l2" and precision is not None:
         # laplace-torch: log p(θ|D) = Σ log p(yᵢ|θ) − (δ/2)‖θ‖², so δ = 1/τ² (sigma_noise σ for regression).
-        extra = {} if nll else {"sigma_noise": math.sqrt(var)}
-        out["laplace-torch"] = MappingProxyType({"knob": "Laplace(..., prior_precision=δ)", "value": 1.0 / scale**2,
+        extra = {} if nll else {"sigma_noise": noise}
+        out["laplace-torch"] = MappingProxyType({"knob": "Laplace(..., prior_precision=δ)", "value": precision,
                                                  **extra})
         # IVON: prior precision δ = ess·weight_decay, the loss a mean negative log-likelihood; ess = n.
         out["ivon"] = MappingProxyType({"knob": "IVON(ess=n, weight_decay=wd) on the mean NLL",
-                                        "value": 1.0 / (n * scale**2), "ess": n})
+                                        "value": precision / n, "ess": n})
     return out
 
 
@@ -467,10 +472,14 @@ def _finite_run(lr, kappa, shrink_rate_per_lr, steps, per_epoch, momentum, optim
 def _survival(a: float, beta: float, steps: int) -> float:
     """w_T/w_0 on a null-space coordinate, where the data gradient is 0: heavy ball
     buf ← β·buf + a·w/η, w ← w − η·buf, written on (w, η·buf)."""
-    if beta == 0.0:
-        return float((1.0 - a) ** steps)
-    M = np.array([[1.0 - a, -beta], [a, beta]])
-    return float(np.linalg.matrix_power(M, steps)[0, 0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        if beta == 0.0:
+            factor = float(np.float64(1.0 - a) ** steps)
+        else:
+            M = np.array([[1.0 - a, -beta], [a, beta]])
+            factor = float(np.linalg.matrix_power(M, steps)[0, 0])
+    return finite_result(factor, "the null-space factor after the run's steps",
+                         "the decay step diverges: lower lr or weight_decay (lr·weight_decay must stay below 2)")
 
 
 def settings_for_prior(prior_sd: float, noise_sd: float | None, n: int, framework: str = "pytorch", *,
@@ -498,15 +507,14 @@ def settings_for_prior(prior_sd: float, noise_sd: float | None, n: int, framewor
     if nll:
         if noise_sd is not None:
             raise ValueError("an 'nll' loss already holds the likelihood's scale; pass noise_sd=None")
-        var = 1.0
+        noise = 1.0      # the likelihood's scale is already in the loss
     else:
         if noise_sd is None:
             raise ValueError("a squared-error loss needs noise_sd; pass it, or use loss='nll'")
-        var = as_positive(noise_sd, "noise_sd") ** 2
+        noise = as_positive(noise_sd, "noise_sd")
     scale = as_positive(prior_sd, "prior_sd")
-    lam = var / (n * scale**2) if penalty == "l2" else var / (n * scale)
-    if penalty == "l2" and not nll:
-        lam = lam_from_prior(math.sqrt(var), scale, n)   # the one conversion, from conventions
+    lam = (lam_from_prior(noise, scale, n) if penalty == "l2"      # the conversions of bayeswd.conventions
+           else lasso_alpha_from_laplace_scale(scale, noise, n))
     batch = n if (batch_size is None or optimizer == "closed-form") else as_positive_int(batch_size, "batch_size")
     kappa = _kappa(loss, batch, as_positive_int(n_outputs, "n_outputs"))
     coef = spec.l1_coef if penalty == "l1" else spec.l2_coef
