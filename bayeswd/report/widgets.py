@@ -222,8 +222,8 @@ def sampler_control(payload: dict) -> str:
 <tr><td>the ensemble is</td><td><output id="sampler-verdict"></output></td></tr>
 </table></div>
 <svg viewBox="0 0 320 120" role="img" aria-label="ensemble sd over posterior sd per direction" class="slider-plot">
-<line id="sampler-one" x1="30" x2="310" y1="0" y2="0" stroke="#999" stroke-dasharray="3,3"/>
 <polyline id="sampler-curve" fill="none" stroke="#2ca02c" stroke-width="1.6" points=""/>
+<line id="sampler-one" x1="30" x2="310" y1="0" y2="0" stroke="#555" stroke-dasharray="3,3"/>
 <text x="30" y="116" font-size="10">per direction (null space at the right); dashed: posterior</text>
 </svg>
 <script type="application/json" id="sampler-control-data">{blob}</script>
