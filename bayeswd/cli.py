@@ -32,7 +32,7 @@ def _common_options(command: argparse.ArgumentParser, out_help: str) -> None:
                                                                  "(default: 0)")
     command.add_argument("--data", help="a .npz or .csv data file to use instead of the d2l data; the target is its "
                                         "last column unless --target says otherwise")
-    command.add_argument("--target", metavar="NAME|INDEX", help="the target column of --data: a CSV column name or a "
+    command.add_argument("--target", metavar="NAME|INDEX", help="the target column of a --data .csv: a column name or a "
                                                                "0-based index (default: the last column)")
     command.add_argument("--no-cache", action="store_true", help="recompute everything, read and write no cache")
     command.add_argument("--cache-dir", help="cache folder (default: the user cache folder)")
@@ -97,27 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    from bayeswd._interrupts import InterruptFlag
+
     try:
-        if args.command == "list":
-            return _list()
-        if args.command == "prior":
-            return _prior(args)
-        _expand_paths(args)
-        if getattr(args, "out", None) is not None and not str(args.out).strip():
-            raise ValueError("--out is empty; name the folder the report goes to (for example --out bayeswd-report)")
-        if args.out:  # refuse a bad --out before the heavy imports, let alone any computing
-            from bayeswd.report.output import check_output
-
-            check_output(args.out)
-        from bayeswd.commands import run_command  # heavy imports only when needed
-
-        from bayeswd.report.cache import CacheWarning
-
-        with warnings.catch_warnings():
-            # The command's own warnings are shown, as one line each, whatever the caller's filters say.
-            warnings.simplefilter("always", CacheWarning)
-            warnings.showwarning = _one_line_warning
-            return run_command(args)
+        # Raised before the heavy imports: a signal during them ends the run like one during computing.
+        with InterruptFlag() as interrupt:
+            return _dispatch(args, interrupt)
     except (ValueError, TrainingDiverged) as err:  # UsageError, OutputError and every checked input
         print(f"bayeswd: error: {_one_line(err)}", file=sys.stderr)
         return 2
@@ -131,6 +116,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bayeswd: interrupted ({signal.Signals(signum).name}); the previous report was left as it was",
               file=sys.stderr)
         return 128 + signum
+
+
+def _dispatch(args, interrupt) -> int:
+    if args.command == "list":
+        return _list()
+    if args.command == "prior":
+        return _prior(args)
+    _expand_paths(args)
+    if getattr(args, "out", None) is not None and not str(args.out).strip():
+        raise ValueError("--out is empty; name the folder the report goes to (for example --out bayeswd-report)")
+    if args.out:  # refuse a bad --out before the heavy imports, let alone any computing
+        from bayeswd.report.output import check_output
+
+        check_output(args.out)
+    from bayeswd.commands import run_command  # heavy imports only when needed
+    from bayeswd.report.cache import CacheWarning
+
+    with warnings.catch_warnings():
+        # The command's own warnings are shown, as one line each, whatever the caller's filters say.
+        warnings.simplefilter("always", CacheWarning)
+        warnings.showwarning = _one_line_warning
+        return run_command(args, interrupt)
 
 
 def _expand_paths(args) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import bayeswd
+from bayeswd._interrupts import InterruptFlag
 from bayeswd.exceptions import TrainingDiverged, UsageError
 from bayeswd.report.cache import ResultsCache, code_version
 from bayeswd.report.context import Context
@@ -166,13 +167,16 @@ def _device() -> str:
     return f"{dev.platform}:{dev.device_kind}"
 
 
-def run_command(args) -> int:
-    """Run the command with Ctrl-C honoured everywhere (see ``_InterruptFlag``)."""
-    with _InterruptFlag() as interrupt:
+def run_command(args, interrupt: InterruptFlag | None = None) -> int:
+    """Run the command with Ctrl-C, SIGTERM and SIGHUP honoured everywhere (see ``InterruptFlag``);
+    the CLI passes the flag it raised before its imports."""
+    if interrupt is not None:
+        return _run(args, interrupt)
+    with InterruptFlag() as interrupt:
         return _run(args, interrupt)
 
 
-def _run(args, interrupt: "_InterruptFlag") -> int:
+def _run(args, interrupt: InterruptFlag) -> int:
     # Everything that can be checked is checked before any computing (the CLI checked --out first).
     from bayeswd import analyses
 
@@ -259,69 +263,6 @@ def _cluster(scheduler: str | None):
                          "address as tcp://host:port, or 'local'") from None
     with client:
         yield client
-
-
-class Interrupted(KeyboardInterrupt):
-    """The run was stopped by a signal; ``signum`` names it (SIGINT for Ctrl-C)."""
-
-    def __init__(self, signum=None):
-        import signal
-
-        super().__init__()
-        self.signum = signal.SIGINT if signum is None else signum
-
-
-class _InterruptFlag:
-    """Remember Ctrl-C even when a library swallows it: PyMC's find_MAP and pm.sample catch
-    KeyboardInterrupt and return early, and an interrupt inside an import can be swallowed too,
-    which would let a half-computed report be written. ``check()`` is called after each
-    analysis and before writing."""
-
-    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")   # Ctrl-C, and what timeout, systemd, docker stop and CI send
-
-    def __init__(self):
-        self.seen = False
-        self.signum = None
-
-    def check(self) -> None:
-        if self.seen:
-            raise Interrupted(self.signum)
-
-    def _handler(self, signum, frame):
-        self.seen = True
-        self.signum = signum
-        raise Interrupted(signum)
-
-    def _unraisable(self, info):
-        # Ctrl-C landing in a callback Python cannot raise from (JAX's gc hook, say) is already
-        # recorded in the flag; other unraisable errors are reported as usual.
-        if not isinstance(info.exc_value, KeyboardInterrupt):
-            self._previous_hook(info)
-
-    def __enter__(self):
-        import signal
-        import threading
-
-        self._previous = {}
-        if threading.current_thread() is threading.main_thread():
-            for name in self.SIGNALS:
-                if hasattr(signal, name):
-                    number = getattr(signal, name)
-                    self._previous[number] = signal.signal(number, self._handler)
-        self._previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        import signal
-
-        sys.unraisablehook = self._previous_hook
-        for number, previous in self._previous.items():
-            signal.signal(number, previous)
-        if self.seen and not isinstance(exc, Interrupted):
-            # A failure after a signal (an import it cut short, a library's own KeyboardInterrupt) is the
-            # interruption's doing, and says which signal it was.
-            raise Interrupted(self.signum) from exc
-        return False
 
 
 def _progress_forced() -> bool:

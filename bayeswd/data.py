@@ -125,6 +125,7 @@ def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: floa
     columns, separated by commas, semicolons or tabs; ``target`` is the name or index
     of the target column (the column names are kept in ``meta["features"]`` and
     ``meta["target"]``). Rows are split into training and validation with a seeded shuffle.
+    ``target`` applies to .csv files only; an .npz names its target array.
     """
     path = Path(path).expanduser()
     if isinstance(target, (bool, np.bool_)) or not isinstance(target, (str, int, np.integer)):
@@ -137,6 +138,9 @@ def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: floa
         raise ValueError(f"data file {str(path)!r} does not exist; pass the path of a .npz or .csv file")
     suffix = path.suffix.lower()
     if suffix == ".npz":
+        if not (isinstance(target, (int, np.integer)) and target == -1):
+            raise ValueError(f"target chooses a column of a .csv file; {path.name} is an .npz, whose target is its "
+                             "array y (or y_train and y_val): leave target out")
         arrays = _read_npz(path)
     elif suffix == ".csv":
         arrays = _read_csv(path, target)

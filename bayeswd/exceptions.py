@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConvergenceWarning", "TrainingDiverged", "BudgetError", "UsageError"]
+__all__ = ["ConvergenceWarning", "TrainingDiverged", "BudgetError", "UsageError", "Interrupted"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -26,3 +26,13 @@ class BudgetError(ValueError):
 
 class UsageError(ValueError):
     """A problem with what the user asked for on the command line; printed as one line, exit status 2."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal; ``signum`` names it (SIGINT for Ctrl-C)."""
+
+    def __init__(self, signum=None):
+        import signal
+
+        super().__init__()
+        self.signum = signal.SIGINT if signum is None else signum

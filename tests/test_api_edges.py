@@ -15,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bayeswd
+import bayeswd.engine  # noqa: F401  (PyMC raises the recursion limit on import: not inside a hypothesis test)
+import bayeswd.inference  # noqa: F401
 from bayeswd.exceptions import BudgetError
 
 D2L = bayeswd.d2l_data(seed=0)
@@ -130,3 +132,63 @@ def test_implied_prior_numbers(wd, lr, n, batch, sigma):
         return [g.lam, g.prior_sd, r.decay_per_step, r.null_space_survival]
 
     _finite_or_named(call, ["weight_decay", "lr", "n must", "batch_size", "noise_sd", "λ", "prior"])
+
+
+def _finite_or_refused(call, names):
+    """Like ``_finite_or_named`` for the trainers and samplers: a diverged run (TrainingDiverged names the
+    learning rate) is a refusal too, and only numpy's own RuntimeWarnings (a silent overflow) fail."""
+    from bayeswd.exceptions import TrainingDiverged
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # bayeswd's own warnings (an unstable lr) are allowed
+        warnings.filterwarnings("error", message=".*(overflow|invalid value|divide by zero)", category=RuntimeWarning)
+        try:
+            out = call()
+        except (ValueError, TrainingDiverged) as err:
+            assert any(name in str(err) for name in names), (names, str(err))
+            return
+    assert np.all(np.isfinite(np.asarray(out, dtype=np.float64))), (names, out)
+
+
+SMALL = bayeswd.Dataset(D2L.X_train[:, :6], D2L.y_train, D2L.X_val[:, :6], D2L.y_val, noise=0.01)
+
+
+@settings(deadline=None, max_examples=30)
+@given(lam=NUMBERS, lr=NUMBERS, init_sd=NUMBERS)
+def test_train_numbers(lam, lr, init_sd):
+    def call():
+        run = bayeswd.train(SMALL, lam, lr=lr, epochs=2, batch_size=None, init_sd=init_sd)
+        return np.append(run.w, [run.b, run.result["train_loss"].values[-1]])
+
+    _finite_or_refused(call, ["lam", "lr", "init_sd", "learning rate", "λ"])
+
+
+@settings(deadline=None, max_examples=30)
+@given(scale=NUMBERS, noise_sd=NUMBERS)
+def test_exact_posterior_numbers(scale, noise_sd):
+    def call():
+        tree = bayeswd.sample_posterior(SMALL, "gaussian", scale, noise_sd=noise_sd, sampler="exact", draws=20,
+                                        chains=1)
+        return tree.posterior["w"].values
+
+    _finite_or_refused(call, ["prior_sd", "scale", "noise_sd"])
+
+
+@settings(deadline=None, max_examples=30)
+@given(alpha=NUMBERS)
+def test_lasso_alpha(alpha):
+    def call():
+        fit = bayeswd.lasso(SMALL.X_train, SMALL.y_train, alpha)
+        return np.append(fit.w, fit.b)
+
+    _finite_or_refused(call, ["alpha", "α"])
+
+
+@settings(deadline=None, max_examples=12)
+@given(scale=NUMBERS, prior=st.sampled_from(["gaussian", "laplace"]))
+def test_map_estimate_scale(scale, prior):
+    def call():
+        fit = bayeswd.map_estimate(SMALL, prior, scale, noise_sd=0.01)
+        return np.append(fit.w, fit.b)
+
+    _finite_or_refused(call, ["scale", "prior_sd", "laplace_scale"])

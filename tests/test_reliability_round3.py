@@ -4,6 +4,7 @@ and empirical Bayes answers at the boundary instead of NaN."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -142,11 +144,11 @@ def test_signals_while_writing_leave_no_staging_folder(tmp_path, sig):
 import os, signal, sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from conftest import previous_report
-from bayeswd.commands import _InterruptFlag
+from bayeswd._interrupts import InterruptFlag
 from bayeswd.report.output import atomic_directory
 out = previous_report({str(tmp_path / 'out')!r})
 try:
-    with _InterruptFlag():
+    with InterruptFlag():
         with atomic_directory(out) as staging:
             (staging / "index.html").write_text("half")
             os.kill(os.getpid(), {int(sig)})
@@ -189,6 +191,10 @@ def test_target_column_by_name_or_index(tmp_path, capsys):
     assert status == 2 and "--data" in err
     status, err = _run([*CHEAP, "--data", str(csv), "--target", "nope"], capsys)
     assert status == 2 and "nope" in err
+    npz = tmp_path / "houses.npz"
+    np.savez(npz, X=X, y=X[:, 0])
+    status, err = _run([*CHEAP, "--data", str(npz), "--target", "price"], capsys)   # an .npz names its target
+    assert status == 2 and ".npz" in err and "array y" in err
 
 
 def test_empirical_bayes_answers_at_the_boundary():
@@ -335,3 +341,60 @@ def test_the_decay_step_rule_is_checked_before_computing(tmp_path, capsys):
     start = time.perf_counter()
     status, err = _run(["report", "--quick", "--config", str(cfg), "--out", str(tmp_path / "out")], capsys)
     assert status == 2 and "[seed004_mlp] lr·wd" in err and time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.ENAMETOOLONG, errno.ELOOP])
+def test_a_failure_while_writing_keeps_the_previous_report(tmp_path, capsys, monkeypatch, code):
+    """A full disk (or a name too long, a loop) while the report is written: one line, exit 2, the previous
+    report intact and no staging folder left."""
+    import bayeswd.commands as commands
+
+    out = previous_report(tmp_path / "out")
+
+    def failing_writer(staging, sections, meta):
+        (staging / "index.html").write_text("half a report")
+        raise OSError(code, os.strerror(code), str(staging / "figure.svg"))
+
+    monkeypatch.setattr(commands, "write_report", failing_writer)
+    status, err = _run([*CHEAP, "--no-cache", "--out", str(out)], capsys)
+    assert status == 2 and os.strerror(code) in err and "previous report" in err
+    assert (out / "index.html").read_text() == "previous report"
+    assert not list(tmp_path.glob(".out.building-*"))
+
+
+def test_too_little_free_space_is_refused_before_computing(tmp_path, capsys, monkeypatch):
+    from bayeswd.report import output
+
+    monkeypatch.setattr(output.shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, used=10**9 - 2**20,
+                                                                                  free=2**20))
+    start = time.perf_counter()
+    status, err = _run(["report", "--quick", "--out", str(tmp_path / "out")], capsys)
+    assert status == 2 and "1.0 MB free" in err and time.perf_counter() - start < 10
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_mount_point_is_refused_before_computing(tmp_path, capsys, monkeypatch):
+    """An (empty) mount point cannot be swapped by rename; the message points to a folder inside it."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    real = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == mount or real(p))
+    status, err = _run(["report", "--quick", "--out", str(mount)], capsys)
+    assert status == 2 and "mount point" in err and f"{mount}/bayeswd-report" in err
+    assert not list(mount.iterdir())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_the_imports_is_one_line(tmp_path, sig):
+    """Ctrl-C (or SIGTERM, SIGHUP) while the command still imports JAX and PyMC ends it like one during
+    computing: one line naming the signal, exit 128 + signum, no traceback. The CLI raises its flag after
+    importing bayeswd itself (about 0.15 s of NumPy); the heavy imports take seconds after that."""
+    proc = subprocess.Popen([sys.executable, "-m", "bayeswd", "report", "--quick", "--no-cache", "--out",
+                             str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
+    time.sleep(0.6)   # past bayeswd's own import, inside JAX's and PyMC's
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    assert err.strip() == (f"bayeswd: interrupted ({sig.name}); the previous report was left as it was")
+    assert not (tmp_path / "out").exists()

@@ -27,6 +27,8 @@ __all__ = ["MANIFEST", "OutputError", "check_output", "atomic_directory", "write
 
 MANIFEST = ".bayeswd-report.json"
 _LOCK_TIMEOUT_S = 600
+# Room a report needs while it is built beside the old one: a full report is about 3 MB; ask for a margin.
+REPORT_BYTES = 20 * 2**20
 
 
 class OutputError(ValueError):
@@ -59,6 +61,10 @@ def _check_output(raw: Path, shown: str) -> Path:
     if path == Path.home().resolve():
         raise OutputError(f"--out {shown} is your home folder; give a new folder such as --out ~/bayeswd-report")
     if path.exists() or path.is_symlink():
+        if os.path.ismount(path):
+            # The new report is built beside the old one and renamed over it; a mount point cannot be renamed.
+            raise OutputError(f"--out {shown} is a mount point; give a folder inside it, such as "
+                              f"--out {shown.rstrip('/')}/bayeswd-report")
         if not path.is_dir():
             raise OutputError(f"--out {shown} is a file, not a folder; give a new folder name")
         if (path / ".git").exists():
@@ -104,6 +110,10 @@ def _check_writable(parent: Path, shown: str) -> None:
     except OSError as err:
         raise OutputError(f"cannot write in {ancestor} ({err.strerror}); give --out a folder you can write to") \
             from None
+    free = shutil.disk_usage(ancestor).free
+    if free < REPORT_BYTES:
+        raise OutputError(f"--out {shown}: only {free / 2**20:.1f} MB free in {ancestor}, and a report needs up to "
+                          f"{REPORT_BYTES // 2**20} MB; free some space or give --out on another disk")
 
 
 @contextlib.contextmanager
