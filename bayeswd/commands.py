@@ -114,10 +114,15 @@ def _check_target_varies(dataset, name: str) -> None:
 def _scaled_for_gradient_descent(dataset):
     """Standardize a user's inputs when d2l's learning rate would diverge on their raw scale.
 
-    The sections train with lr = 0.01 (d2l's protocol); full-batch GD on J is stable for
-    lr < 2/(h_max + λ), h_max the top eigenvalue of [X, 1]ᵀ[X, 1]/n. When lr·h_max > 1/2 (columns in
-    the thousands, say) each input column is centred and scaled to unit sd with the training rows'
-    statistics, train and validation alike, and the report's data label says so.
+    The sections train with lr = 0.01 (d2l's protocol; 0.02 where a framework's loss doubles
+    the gradient, λ up to 50); full-batch GD on J is stable for lr < 2/(h_max + λ), h_max the top
+    eigenvalue of [X, 1]ᵀ[X, 1]/n. When lr·h_max > 1/2 (columns in the thousands, say) each input
+    column is centred and scaled to unit sd with the training rows' statistics, train and
+    validation alike. Unit sd is not always enough: a minibatch of B rows has curvature up to the
+    largest row norm² R², about p at unit sd, so with many columns the standardized inputs are also
+    multiplied by one common factor c with 0.01·c²R² = 1/4, which makes every minibatch step of every
+    section stable by the sufficient condition lr·(R² + λ) < 2 (the same run as a step c² times smaller
+    on unit-sd inputs). The report's data label says which was done.
     """
     from bayeswd.engine import stability_bound
 
@@ -127,9 +132,15 @@ def _scaled_for_gradient_descent(dataset):
         return dataset, ""
     mean, sd = X.mean(axis=0), X.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)            # a constant column is only centred
-    scaled = replace(dataset, X_train=(X - mean) / sd, X_val=(dataset.X_val - mean) / sd)
-    return scaled, (f" (inputs standardized: at their raw scale the top curvature h_max = {h_max:.3g} makes "
-                    f"d2l's lr {_D2L_LR:g} diverge)")
+    r2 = float((((X - mean) / sd) ** 2).sum(axis=1).max())
+    factor = 1.0 if _D2L_LR * r2 <= 0.25 else float(np.sqrt(0.25 / (_D2L_LR * r2)))
+    scale = sd / factor
+    scaled = replace(dataset, X_train=(X - mean) / scale, X_val=(dataset.X_val - mean) / scale)
+    why = f"at their raw scale the top curvature h_max = {h_max:.3g} makes d2l's lr {_D2L_LR:g} diverge"
+    if factor == 1.0:
+        return scaled, f" (inputs standardized: {why})"
+    return scaled, (f" (inputs standardized, then multiplied by {factor:.3g} so that every minibatch step is "
+                    f"stable: {why}, and at unit sd a row's squared norm reaches {r2:.3g})")
 
 
 def _redraw_d2l(seed: int):
@@ -183,23 +194,29 @@ def _run(args, interrupt: InterruptFlag) -> int:
     config = _load_config(args.config)
     seed, quick = _seed(args, config), _quick(args, config)
     names = list(analyses.MODULES) if args.command == "report" else [args.analysis]
-    modules = [analyses.load(name) for name in names]  # unknown names fail here, before any work
-    params = {m.NAME: resolve(m, quick, config.get(m.NAME)) for m in modules}
+    if not set(names) <= set(analyses.MODULES):
+        analyses.load(args.analysis)  # the one-line refusal naming `bayeswd list`
     if getattr(args, "target", None) is not None and not args.data:
         raise UsageError("--target chooses a column of --data; give --data FILE too")
     dataset, label, redraw, fingerprint = _dataset(args.data, seed, getattr(args, "target", None))
+    mode = _progress_mode(args.quiet)
+    with _loading(mode, f"{args.command} of {len(names)} section{'s' * (len(names) > 1)} "
+                        f"({'quick' if quick else 'full'} sizes); loading the analyses and their libraries"):
+        modules = [analyses.load(name) for name in names]
+    params = {m.NAME: resolve(m, quick, config.get(m.NAME)) for m in modules}  # every setting, before any work
     cache = ResultsCache(Path(args.cache_dir).expanduser() if args.cache_dir else None, "", enabled=not args.no_cache)
     sections, hits, seconds = [], {}, {}
     start = time.perf_counter()
-    with _cluster(getattr(args, "scheduler", None)) as client, _progress(modules, quick, cache,
-                                                                        quiet=args.quiet) as progress:
+    with _cluster(getattr(args, "scheduler", None)) as client, _progress(modules, quick, cache, mode) as progress:
         for module in modules:
             progress.begin(module)
             key = {"params": params[module.NAME], "seed": seed, "quick": quick, "data": fingerprint,
                    "code": compute_version(module)}
             results = cache.get(module.NAME, key, module.Results)
             hits[module.NAME] = results is not None
-            if results is None:
+            if results is not None:
+                progress.cached(module)
+            else:
                 ctx = Context(dataset, seed, quick, params[module.NAME], label, redraw, client)
                 try:
                     results, seconds[module.NAME] = _compute(module, ctx)
@@ -208,7 +225,7 @@ def _run(args, interrupt: InterruptFlag) -> int:
                         raise
                     # your own data: a section that cannot apply says why, and the report goes on
                     sections.append(_skipped(module, err))
-                    progress.end(module)
+                    progress.end(module, skipped=True)
                     continue
                 interrupt.check()  # before the cache keeps what an interrupted analysis returned
                 cache.put(module.NAME, key, results)
@@ -265,10 +282,36 @@ def _cluster(scheduler: str | None):
         yield client
 
 
-def _progress_forced() -> bool:
+def _progress_mode(quiet: bool) -> str:
+    """"live" (rich) on a terminal, "lines" elsewhere (CI logs, nohup, a pipe: rich would not refresh
+    there), "off" with --quiet or BAYESWD_PROGRESS=0; BAYESWD_PROGRESS=lines forces plain lines."""
     import os
 
-    return bool(os.environ.get("BAYESWD_PROGRESS"))
+    forced = os.environ.get("BAYESWD_PROGRESS", "").strip().lower()
+    if quiet or forced in ("0", "off", "no", "false"):
+        return "off"
+    if forced == "lines":
+        return "lines"
+    return "live" if sys.stderr.isatty() else "lines"
+
+
+@contextlib.contextmanager
+def _loading(mode: str, line: str):
+    """The first progress line, before seconds of imports: a spinner that vanishes on a terminal (so a bad
+    setting found next is still the only line left), a plain line elsewhere."""
+    if mode != "live":
+        _say(mode, line)
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(line):
+        yield
+
+
+def _say(mode: str, line: str) -> None:
+    if mode != "off":
+        print(f"bayeswd: {line}", file=sys.stderr, flush=True)
 
 
 def _compute(module, ctx):
@@ -309,19 +352,19 @@ def _render(module, results, seconds: float):
 
 
 class _progress:
-    """Which section is running, the elapsed time and an estimate of what is left (rich).
+    """Which section is running, the elapsed time and an estimate of what is left.
 
-    Estimates come from this machine's previous runs (remembered beside the cache) or, the first
-    time, from each analysis's TYPICAL_SECONDS measured on a 2-core CPU. Shown on a terminal
-    (or with BAYESWD_PROGRESS=1) unless --quiet.
+    Estimates come from this machine's previous runs (remembered inside the cache folder) or, the
+    first time, from each analysis's TYPICAL_SECONDS measured on a 2-core CPU. ``mode`` (see
+    ``_progress_mode``): a rich display on a terminal, one plain line per start and end elsewhere.
     """
 
-    def __init__(self, modules, quick: bool, cache, quiet: bool):
+    def __init__(self, modules, quick: bool, cache, mode: str):
         self.modules, self.mode = modules, "quick" if quick else "full"
         # inside the cache folder (the user named it, or bayeswd's own): never beside it
         self.file = cache.folder / "timings.json" if cache.enabled else None
         self.remembered = self._load()
-        self.show = not quiet and (sys.stderr.isatty() or _progress_forced())
+        self.display = mode
         self.done = 0
 
     def _load(self) -> dict:
@@ -362,28 +405,47 @@ class _progress:
                 pass  # an estimate is a nicety: never a reason to fail
 
     def __enter__(self):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        self.progress = None
+        self.started = self.section_start = time.perf_counter()
+        self.from_cache = False
+        if self.display == "live":
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=20),
-                                 TimeElapsedColumn(), TextColumn("{task.fields[left]}"),
-                                 transient=False, disable=not self.show)
-        self.progress.__enter__()
-        total = sum(self.estimate(m) for m in self.modules)
-        self.task = self.progress.add_task("starting", total=total, left="")
-        self.section_start = time.perf_counter()
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=20),
+                                     TimeElapsedColumn(), TextColumn("{task.fields[left]}"), transient=False)
+            self.progress.__enter__()
+            total = sum(self.estimate(m) for m in self.modules)
+            self.task = self.progress.add_task("starting", total=total, left="")
         return self
+
+    def _label(self, module) -> str:
+        return f"[{self.done + 1}/{len(self.modules)}] {module.TITLE}"
 
     def begin(self, module) -> None:
         self.section_start = time.perf_counter()
-        left = sum(self.estimate(m) for m in self.modules[self.done:])
-        self.progress.update(self.task, description=f"[{self.done + 1}/{len(self.modules)}] {module.TITLE}",
-                             left=f"about {_duration(left)} left")
+        self.from_cache = False
+        left = f"about {_duration(sum(self.estimate(m) for m in self.modules[self.done:]))} left"
+        if self.progress is not None:
+            self.progress.update(self.task, description=self._label(module), left=left)
+        else:
+            _say(self.display, f"{self._label(module)}: started ({left})")
 
-    def end(self, module) -> None:
+    def cached(self, module) -> None:
+        self.from_cache = True
+
+    def end(self, module, skipped: bool = False) -> None:
+        seconds = time.perf_counter() - self.section_start
+        how = "skipped (see its section)" if skipped else "from the cache" if self.from_cache else "done"
+        _say("off" if self.progress is not None else self.display, f"{self._label(module)}: {how} in {seconds:.1f} s")
         self.done += 1
-        self.progress.update(self.task, advance=self.estimate(module))
+        if self.progress is not None:
+            self.progress.update(self.task, advance=self.estimate(module))
 
     def __exit__(self, *exc):
+        if self.progress is None:
+            if exc[0] is None and len(self.modules) > 1:
+                _say(self.display, f"{len(self.modules)} sections in {time.perf_counter() - self.started:.0f} s")
+            return False
         if exc[0] is None:
             self.progress.update(self.task, completed=self.progress.tasks[0].total,
                                  description=f"{len(self.modules)} sections done", left="")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import previous_report
+from conftest import previous_report, without_progress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,7 +42,7 @@ def _run(argv, capsys):
     start = time.perf_counter()
     status = main(argv)
     seconds = time.perf_counter() - start
-    err = capsys.readouterr().err.strip()
+    err = without_progress(capsys.readouterr().err)
     assert "Traceback" not in err
     if status == 2:
         assert len(err.splitlines()) == 1 and err.startswith("bayeswd: error:"), err
@@ -410,7 +410,7 @@ def _run_captured(argv, quiet_warnings=False):
         if quiet_warnings:
             warnings.simplefilter("ignore")
         status = main(argv)
-    return status, buffer.getvalue().strip()
+    return status, without_progress(buffer.getvalue())
 
 
 def _boundary_cases(full):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import previous_report
+from conftest import previous_report, without_progress
 
 from bayeswd import analyses
 from bayeswd.cli import main
@@ -278,7 +278,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys, argv, se
         (tmp_path / name).write_text(content)
     previous_report(tmp_path / "out")
     assert main(argv + ["--out", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err.strip()
+    err = without_progress(capsys.readouterr().err)
     assert len(err.splitlines()) == 1 and err.startswith("bayeswd: error:") and "Traceback" not in err
     assert re.search(match, err), err
     assert (tmp_path / "out" / "index.html").read_text() == "previous report"
