@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bayeswd import _jax_setup  # noqa: F401  (float64 before this module makes a JAX array)
 import jax
 import jax.numpy as jnp
 import numpy as np

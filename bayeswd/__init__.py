@@ -7,16 +7,10 @@ estimate and posterior samples, all in the canonical convention
     J(w, b) = (1/2n) Σᵢ (xᵢ·w + b − yᵢ)² + (λ/2) ‖w‖²    (bias not penalized).
 """
 
-import os as _os
-import sys as _sys
 from pathlib import Path as _Path
 
-# float64 in JAX, without importing JAX here (a second of start-up the CLI and the closed forms do not
-# need): JAX reads this variable when it is first imported, and a JAX already imported is switched now.
-# The modules that use JAX import bayeswd._jax_setup, which checks the flag is still on.
-_os.environ["JAX_ENABLE_X64"] = "1"
-if "jax" in _sys.modules:
-    from bayeswd import _jax_setup  # noqa: F401
+# No JAX here: the closed forms, the converter and the CLI's start do not need it (a second of start-up).
+# The modules that compute in JAX import bayeswd._jax_setup, which switches JAX to float64.
 from bayeswd.conventions import bayes_optimal_lam, lam_from_prior, prior_sd_from_lam
 from bayeswd.data import Dataset, d2l_data, load
 from bayeswd.gaussian import empirical_bayes, gaussian_posterior

@@ -1,7 +1,9 @@
-"""Turn on JAX's float64 mode before any JAX array exists.
+"""Turn on JAX's float64 mode before bayeswd makes any JAX array.
 
-PyTensor flips ``jax_enable_x64`` only when its JAX dispatch is imported, which
-may be after a user made float32 arrays; bayeswd sets it on import instead.
+Imported by every bayeswd module that computes in JAX (the engine, the sweeps, the row-space
+path, two analyses), not by ``import bayeswd``: the closed forms never touch JAX. JAX's flag is
+global, so importing one of those modules (``bayeswd.train`` on first use, say) switches it for
+the whole process, as PyTensor's own JAX dispatch does when PyMC compiles to JAX.
 """
 
 import jax

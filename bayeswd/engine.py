@@ -19,6 +19,7 @@ import shutil
 import warnings
 from dataclasses import dataclass
 
+from bayeswd import _jax_setup  # noqa: F401  (float64 before this module makes a JAX array)
 import jax
 import numpy as np
 import xarray as xr

@@ -17,6 +17,7 @@ nor its proximal map is).
 
 from __future__ import annotations
 
+from bayeswd import _jax_setup  # noqa: F401  (float64 before this module makes a JAX array)
 import jax.numpy as jnp
 import numpy as np
 

@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bayeswd import _jax_setup  # noqa: F401  (float64 before this module makes a JAX array)
 import jax
 import jax.numpy as jnp
 import numpy as np

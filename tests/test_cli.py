@@ -26,6 +26,23 @@ def test_console_script_is_installed():
     assert "report" in out.stdout
 
 
+def test_import_bayeswd_is_light():
+    """`import bayeswd` and the closed forms leave JAX, PyMC and ArviZ unimported (and JAX's flags untouched);
+    `bayeswd --help` and `bayeswd list` need none of them either."""
+    code = ("import sys, numpy as np, bayeswd\n"
+            "bayeswd.ridge(np.eye(3), np.ones(3), 1.0); bayeswd.implied_prior('pytorch', 'sgd', 1e-3, n=20)\n"
+            "print(sorted(m for m in ('jax', 'pymc', 'pytensor', 'arviz') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out
+    for argv in (["--help"], ["list"]):
+        code = ("import sys, runpy; sys.argv = ['bayeswd', *%r]\n"
+                "try:\n    runpy.run_module('bayeswd', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+                "print(sorted(m for m in ('jax', 'pymc', 'pytensor', 'arviz') if m in sys.modules), file=sys.stderr)"
+                % argv)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert out.stderr.strip() == "[]", (argv, out.stderr)
+
+
 def test_public_names_are_the_functions_even_after_submodule_imports():
     # A submodule named like a public function would shadow it once imported (bayeswd.train used to).
     import importlib
