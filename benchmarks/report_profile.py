@@ -11,7 +11,10 @@ new), *cold* a fresh, empty one. Per section:
   imported costs the later one nothing, as in a real run);
 - **compile**: JAX tracing, lowering and XLA compilation (``jax.monitoring`` events) plus
   PyTensor's ``function`` compilation (PyMC's samplers and MAP);
-- **compute**: the rest of the section's wall time.
+- **compute**: the rest of the section's wall time;
+- **render**: its prose, tables and figures (matplotlib), from the Results.
+
+A last row times writing the report (HTML, Markdown, PNG and SVG figures, results.json).
 
 The start-up row is the process's own start and the report's imports before the first section
 (Python, bayeswd, the command module). Wall times, one run each; this machine is shared, so
@@ -49,7 +52,7 @@ def _listener(event, duration, **kw):
                  "/jax/core/compile/backend_compile_duration"):
         compile_s[0] += duration
 
-rows, listening, seed = [], False, 0
+rows, sections, listening, seed = [], [], False, 0
 dataset = bayeswd.d2l_data(seed=seed)
 for name in analyses.MODULES:
     a = time.perf_counter()
@@ -73,11 +76,23 @@ for name in analyses.MODULES:
     ctx = Context(dataset, seed, quick, params, "built-in d2l data", commands._redraw_d2l, None)
     before = compile_s[0]
     b = time.perf_counter()
-    commands._compute(module, ctx)
+    results, _ = commands._compute(module, ctx)
     wall = time.perf_counter() - b
     comp = compile_s[0] - before
-    rows.append({"section": name, "import": imported, "compile": comp, "compute": wall - comp})
-print(json.dumps({"startup": startup, "rows": rows, "total": time.time() - t0}))
+    b = time.perf_counter()
+    sections.append(commands._render(module, results, wall))
+    rows.append({"section": name, "import": imported, "compile": comp, "compute": wall - comp,
+                 "render": time.perf_counter() - b})
+b = time.perf_counter()
+import tempfile
+from bayeswd.report.writers import write_report
+meta = {"config": {}, "seed": seed, "quick": quick, "data": "built-in d2l data", "versions": commands._versions(),
+        "device": commands._device(), "cache": {}, "total_seconds": 0.0,
+        "card": analyses.answer_card({s.name: s.numbers for s in sections})}
+with tempfile.TemporaryDirectory() as folder:
+    write_report(folder, sections, meta)
+write = time.perf_counter() - b
+print(json.dumps({"startup": startup, "rows": rows, "write": write, "total": time.time() - t0}))
 """
 
 
@@ -92,15 +107,21 @@ def profile(mode: str, cache: str, cache_dir: Path) -> dict:
 
 def table(result: dict, title: str) -> str:
     lines = [f"### {title}: {result['total']:.1f} s in all", "",
-             "| section | import (s) | trace/compile (s) | compute (s) | total (s) |", "|---|---|---|---|---|",
-             f"| start-up (Python, bayeswd, the command) | {result['startup']:.2f} | – | – | {result['startup']:.2f} |"]
-    sums = [result["startup"], 0.0, 0.0]
+             "| section | import (s) | trace/compile (s) | compute (s) | render (s) | total (s) |",
+             "|---|---|---|---|---|---|",
+             f"| start-up (Python, bayeswd, the command) | {result['startup']:.2f} | – | – | – | "
+             f"{result['startup']:.2f} |"]
+    keys = ("import", "compile", "compute", "render")
+    sums = dict.fromkeys(keys, 0.0)
+    sums["import"] = result["startup"]
     for row in result["rows"]:
-        total = row["import"] + row["compile"] + row["compute"]
-        sums = [sums[0] + row["import"], sums[1] + row["compile"], sums[2] + row["compute"]]
-        lines.append(f"| {row['section']} | {row['import']:.2f} | {row['compile']:.2f} | {row['compute']:.2f} | "
-                     f"{total:.2f} |")
-    lines.append(f"| **sum** | **{sums[0]:.1f}** | **{sums[1]:.1f}** | **{sums[2]:.1f}** | **{sum(sums):.1f}** |")
+        for key in keys:
+            sums[key] += row[key]
+        lines.append(f"| {row['section']} | " + " | ".join(f"{row[k]:.2f}" for k in keys)
+                     + f" | {sum(row[k] for k in keys):.2f} |")
+    lines.append(f"| writing the report | – | – | – | {result['write']:.2f} | {result['write']:.2f} |")
+    sums["render"] += result["write"]
+    lines.append("| **sum** | " + " | ".join(f"**{sums[k]:.1f}**" for k in keys) + f" | **{sum(sums.values()):.1f}** |")
     return "\n".join(lines)
 
 

@@ -7,7 +7,8 @@ same keys whatever the settings: settings are values, never parts of a key.
 
 Subclasses add fields holding numbers, text, lists, dicts and NumPy arrays. Fields
 annotated ``np.ndarray`` come back from JSON as float arrays (null → NaN); floats
-come back as floats (null → NaN); everything else comes back as JSON gives it.
+come back as floats (null → NaN), and so does a null anywhere inside a ``list`` field (rows of
+a table); everything else comes back as JSON gives it.
 """
 
 from __future__ import annotations
@@ -62,10 +63,14 @@ def _restore(value, hint):
         return math.nan if value is None else float(value)
     if hint is int and isinstance(value, float) and value.is_integer():
         return int(value)
+    if hint is list:
+        return _nan_for_null(value)   # tables of rows: a NaN inside a row came back as null
     return value
 
 
 def _nan_for_null(value):
     if isinstance(value, list):
         return [_nan_for_null(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nan_for_null(v) for k, v in value.items()}
     return math.nan if value is None else value
