@@ -24,6 +24,16 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 64")
+    return value
+
+
 def _common_options(command: argparse.ArgumentParser, out_help: str) -> None:
     command.add_argument("--out", help=out_help)
     command.add_argument("--config", help="TOML file with analysis settings")
@@ -37,6 +47,9 @@ def _common_options(command: argparse.ArgumentParser, out_help: str) -> None:
     command.add_argument("--no-cache", action="store_true", help="recompute everything, read and write no cache")
     command.add_argument("--cache-dir", help="cache folder (default: the user cache folder)")
     command.add_argument("--quiet", action="store_true", help="no progress display")
+    command.add_argument("--jobs", type=_positive_int, metavar="N", help="sections computed at once, each in its own "
+                                                                        "process (default: one per core, at most 4; "
+                                                                        "1 computes them one after another)")
     command.add_argument("--scheduler", metavar="ADDRESS", help="run the large sweeps on a Dask cluster: a "
                          "scheduler address (tcp://host:8786) or 'local' for a cluster of this machine's cores "
                          "(needs the 'distributed' extra)")

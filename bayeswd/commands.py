@@ -207,19 +207,27 @@ def _run(args, interrupt: InterruptFlag) -> int:
     cache = ResultsCache(Path(args.cache_dir).expanduser() if args.cache_dir else None, "", enabled=not args.no_cache)
     sections, hits, seconds = [], {}, {}
     start = time.perf_counter()
-    with _cluster(getattr(args, "scheduler", None)) as client, _progress(modules, quick, cache, mode) as progress:
+    keys = {m.NAME: {"params": params[m.NAME], "seed": seed, "quick": quick, "data": fingerprint,
+                     "code": compute_version(m)} for m in modules}
+    cached = {m.NAME: cache.get(m.NAME, keys[m.NAME], m.Results) for m in modules}
+    hits = {name: results is not None for name, results in cached.items()}
+    scheduler = getattr(args, "scheduler", None)
+    with _cluster(scheduler) as client, _progress(modules, quick, cache, mode) as progress, \
+            _SectionPool(_jobs(args, scheduler, sum(not hit for hit in hits.values())), mode) as pool:
+        contexts = {m.NAME: Context(dataset, seed, quick, params[m.NAME], label, redraw, client) for m in modules}
+        # longest first, so the last section to start is a short one
+        for module in sorted((m for m in modules if not hits[m.NAME]), key=progress.estimate, reverse=True):
+            pool.submit(module, contexts[module.NAME], progress.label(module))
+        progress.jobs = pool.jobs
         for module in modules:
-            progress.begin(module)
-            key = {"params": params[module.NAME], "seed": seed, "quick": quick, "data": fingerprint,
-                   "code": compute_version(module)}
-            results = cache.get(module.NAME, key, module.Results)
-            hits[module.NAME] = results is not None
+            progress.begin(module, in_worker=pool.jobs > 1 and not hits[module.NAME])
+            results = cached[module.NAME]
             if results is not None:
                 progress.cached(module)
+                section = _render(module, results, 0.0)
             else:
-                ctx = Context(dataset, seed, quick, params[module.NAME], label, redraw, client)
                 try:
-                    results, seconds[module.NAME] = _compute(module, ctx)
+                    results, seconds[module.NAME], section = pool.result(module, contexts[module.NAME])
                 except UsageError as err:
                     if args.data is None or args.command == "run":
                         raise
@@ -228,10 +236,10 @@ def _run(args, interrupt: InterruptFlag) -> int:
                     progress.end(module, skipped=True)
                     continue
                 interrupt.check()  # before the cache keeps what an interrupted analysis returned
-                cache.put(module.NAME, key, results)
+                cache.put(module.NAME, keys[module.NAME], results)
                 progress.remember(module, seconds[module.NAME])
-            sections.append(_render(module, results, seconds.get(module.NAME, 0.0)))
-            progress.end(module)
+            sections.append(section)
+            progress.end(module, seconds.get(module.NAME))
     meta = {"config": {"params": params, "seed": seed, "quick": quick, "data": label}, "seed": seed, "quick": quick,
             "data": label, "versions": _versions(), "device": _device(), "cache": hits,
             "total_seconds": time.perf_counter() - start}
@@ -366,6 +374,7 @@ class _progress:
         self.remembered = self._load()
         self.display = mode
         self.done = 0
+        self.jobs = 1   # worker processes computing sections at once (set by _run)
 
     def _load(self) -> dict:
         """Remembered section times; a damaged file (not JSON, not a table of finite times) is ignored with a
@@ -418,25 +427,27 @@ class _progress:
             self.task = self.progress.add_task("starting", total=total, left="")
         return self
 
-    def _label(self, module) -> str:
-        return f"[{self.done + 1}/{len(self.modules)}] {module.TITLE}"
+    def label(self, module) -> str:
+        return f"[{self.modules.index(module) + 1}/{len(self.modules)}] {module.TITLE}"
 
-    def begin(self, module) -> None:
+    def begin(self, module, in_worker: bool = False) -> None:
+        """``in_worker``: the section runs in a worker process, which says itself when it starts."""
         self.section_start = time.perf_counter()
         self.from_cache = False
-        left = f"about {_duration(sum(self.estimate(m) for m in self.modules[self.done:]))} left"
+        left = f"about {_duration(sum(self.estimate(m) for m in self.modules[self.done:]) / self.jobs)} left"
         if self.progress is not None:
-            self.progress.update(self.task, description=self._label(module), left=left)
-        else:
-            _say(self.display, f"{self._label(module)}: started ({left})")
+            self.progress.update(self.task, description=self.label(module), left=left)
+        elif not in_worker:
+            _say(self.display, f"{self.label(module)}: started ({left})")
 
     def cached(self, module) -> None:
         self.from_cache = True
 
-    def end(self, module, skipped: bool = False) -> None:
-        seconds = time.perf_counter() - self.section_start
+    def end(self, module, seconds: float | None = None, skipped: bool = False) -> None:
+        """``seconds``: the section's own compute and render time where it ran in a worker process."""
+        seconds = time.perf_counter() - self.section_start if seconds is None else seconds
         how = "skipped (see its section)" if skipped else "from the cache" if self.from_cache else "done"
-        _say("off" if self.progress is not None else self.display, f"{self._label(module)}: {how} in {seconds:.1f} s")
+        _say("off" if self.progress is not None else self.display, f"{self.label(module)}: {how} in {seconds:.1f} s")
         self.done += 1
         if self.progress is not None:
             self.progress.update(self.task, advance=self.estimate(module))
@@ -450,6 +461,101 @@ class _progress:
             self.progress.update(self.task, completed=self.progress.tasks[0].total,
                                  description=f"{len(self.modules)} sections done", left="")
         return self.progress.__exit__(*exc)
+
+
+def _jobs(args, scheduler, uncached: int) -> int:
+    """How many sections to compute at once: ``--jobs``, else one per core (at most 4: each worker
+    holds its own JAX and PyMC); one with --scheduler (Dask spreads the work) or a single section."""
+    import os
+
+    if scheduler is not None or uncached <= 1:
+        return 1
+    wanted = getattr(args, "jobs", None)
+    if wanted is None:
+        wanted = min(os.cpu_count() or 1, 4)
+    return max(1, min(int(wanted), uncached))
+
+
+def _compute_and_render(module, ctx, label: str = "", mode: str = "off"):
+    """One section's Results, compute seconds and Section: in this process, or in a worker."""
+    if label:
+        _say(mode, f"{label}: started")
+    start = time.perf_counter()
+    results, _ = _compute(module, ctx)
+    section = _render(module, results, 0.0)
+    seconds = time.perf_counter() - start
+    return results, seconds, replace(section, seconds=seconds)
+
+
+def _worker(name: str, ctx, label: str, mode: str):
+    from bayeswd import analyses
+
+    return _compute_and_render(analyses.load(name), ctx, label, mode if mode == "lines" else "off")
+
+
+def _worker_start() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the run and terminates the workers.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _SectionPool:
+    """Sections computed at once in ``jobs`` worker processes (spawned: JAX does not survive a fork), or
+    in this process when ``jobs`` is 1. Every section is a pure function of its Context, so the
+    numbers are the same either way. On any exit other than success the workers are terminated."""
+
+    def __init__(self, jobs: int, mode: str):
+        self.jobs, self.mode, self.pending, self.pool = jobs, mode, {}, None
+
+    def __enter__(self):
+        if self.jobs > 1:
+            import multiprocessing
+            import signal
+
+            # Workers are born ignoring SIGINT (an ignored signal survives exec, and Python keeps it ignored),
+            # so a Ctrl-C while they import prints nothing there.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self.pool = multiprocessing.get_context("spawn").Pool(self.jobs, initializer=_worker_start)
+            finally:
+                signal.signal(signal.SIGINT, previous)
+        return self
+
+    def submit(self, module, ctx, label: str) -> None:
+        if self.pool is not None:
+            self.pending[module.NAME] = self.pool.apply_async(_worker, (module.NAME, ctx, label, self.mode))
+
+    def result(self, module, ctx):
+        if module.NAME not in self.pending:
+            return _compute_and_render(module, ctx)
+        pending = self.pending.pop(module.NAME)
+        try:
+            while not pending.ready():   # short waits, so a signal is handled at once
+                pending.wait(0.2)
+            return pending.get()
+        except KeyboardInterrupt as err:
+            # The traceback's frames (the wait's) must not keep the pool, and its semaphores, alive.
+            import traceback
+
+            del pending
+            traceback.clear_frames(err.__traceback__)
+            raise
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.pool is not None:
+            if exc_type is None:
+                self.pool.close()
+            else:
+                self.pool.terminate()
+            self.pool.join()
+            # Release the pool's semaphores now: after a signal the CLI leaves with os._exit, and the
+            # resource tracker would warn about them on its way out.
+            self.pool = self.pending = None
+            import gc
+
+            gc.collect()
+        return False
 
 
 def _duration(seconds: float) -> str:
