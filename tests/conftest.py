@@ -1,4 +1,5 @@
 import os
+import time
 
 import numpy as np
 import pytest
@@ -68,3 +69,21 @@ def without_progress(err: str) -> str:
     """stderr without bayeswd's progress lines (off a terminal each section start and end is a plain line,
     the first before the imports), so the one-line rule is checked on what is left."""
     return "\n".join(line for line in err.strip().splitlines() if not _PROGRESS.match(line))
+
+
+def line_within(stream, pattern: str, seconds: float) -> tuple[str, float]:
+    """The first line of a child's stderr containing ``pattern``, read until ``seconds`` have passed."""
+    import selectors
+
+    start, buffer = time.perf_counter(), ""
+    with selectors.DefaultSelector() as sel:
+        sel.register(stream, selectors.EVENT_READ)
+        while time.perf_counter() - start < seconds:
+            if sel.select(timeout=0.1):
+                line = stream.readline()
+                if not line:
+                    break
+                buffer += line
+                if pattern in line:
+                    return line, time.perf_counter() - start
+    raise AssertionError(f"no line with {pattern!r} within {seconds} s; stderr so far: {buffer!r}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import previous_report, without_progress
+from conftest import line_within, previous_report, without_progress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -167,7 +167,8 @@ def test_2_ctrl_c_stops_the_command_within_seconds(tmp_path):
                              "--config", cfg,
                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=tmp_path)
-    time.sleep(25)  # imports, then the Monte Carlo runs
+    line_within(proc.stderr, ": started", 120)   # imports done, the Monte Carlo runs begin
+    time.sleep(1.0)
     assert proc.poll() is None
     sent = time.perf_counter()
     proc.send_signal(signal.SIGINT)
