@@ -139,8 +139,10 @@ def test_every_number_in_the_prose_is_a_results_value(rendered):
 
 def test_no_nan_anywhere(rendered):
     scenario, out = rendered
-    for name, (_, _, section) in out.items():
-        words = _prose(section) + json.dumps([t.rows for t in section.tables])
+    from bayeswd.report.writers import _fmt
+
+    for name, (_, _, section) in out.items():   # the prose and every table cell as a reader sees them
+        words = _prose(section) + json.dumps([[_fmt(v) for v in row] for t in section.tables for row in t.rows])
         assert not re.search(r"\bnan\b|\binf\b", words, re.IGNORECASE), (scenario, name)
     # and what the writers make of the whole report, answer card included
     from bayeswd.report.writers import write_html, write_markdown

@@ -81,9 +81,11 @@ def markdown_to_html(text: str) -> str:
 
 
 def _fmt(value) -> str:
-    """A table cell: 4 significant digits; a missing value (None, NaN) is a dash, never 'nan'."""
+    """A table cell: 4 significant digits; a missing value (None, NaN) is a dash, never 'nan'; ±∞ as such."""
     if value is None or (isinstance(value, float) and value != value):
         return "—"
+    if isinstance(value, float) and abs(value) == float("inf"):
+        return "∞" if value > 0 else "−∞"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
