@@ -44,9 +44,19 @@ if not (_CHECKOUT / "bayeswd" / "analyses").exists() and (_CHECKOUT / "analyses"
     __path__.append(str(_CHECKOUT))
 
 
+_EXTRAS = {"sklearn": "sklearn"}   # an optional dependency's module → the extra that installs it
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        try:
+            return getattr(importlib.import_module(_LAZY[name]), name)
+        except ModuleNotFoundError as err:
+            extra = _EXTRAS.get((err.name or "").split(".")[0])
+            if extra is None:
+                raise
+            raise ImportError(f"bayeswd.{name} needs {err.name.split('.')[0]}: pip install 'bayeswd[{extra}]'") \
+                from None
     raise AttributeError(f"module 'bayeswd' has no attribute {name!r}")

@@ -107,8 +107,14 @@ def full_batch_schedule(X, lam: float, contraction: float = 1e-13) -> tuple[floa
 
 
 def _as_list(value, name, check):
-    if not isinstance(value, (list, tuple, np.ndarray)):
+    """(values, given as a sequence?): a list, tuple, array, range or any other iterable of values
+    (a generator, a pandas Series) is a sweep; a single number, or a text, is one value."""
+    from collections.abc import Iterable
+
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Iterable, np.ndarray)):
         return [check(value, name)], False
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        value = list(value)
     flat = np.ravel(value)
     if flat.size == 0:
         raise ValueError(f"{name} is an empty list; give at least one value")

@@ -63,3 +63,12 @@ def test_unreachable_scheduler_is_one_line_before_any_computing(tmp_path, capsys
     err = capsys.readouterr().err
     assert status == 2 and "cannot reach a Dask scheduler" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_extra_is_one_line_naming_it():
+    """Without scikit-learn, bayeswd.PriorRegressor says which extra to install (an ImportError, one line)."""
+    code = ("import sys; sys.modules['sklearn'] = None\n"
+            "import bayeswd\n"
+            "try:\n    bayeswd.PriorRegressor\nexcept ImportError as err:\n    print(err)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "bayeswd.PriorRegressor needs sklearn: pip install 'bayeswd[sklearn]'", out

@@ -169,3 +169,13 @@ def test_unstable_learning_rate_warns_then_divergence_names_the_bound(d2l):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         train(d2l, 0.0, lr=0.5 * bound, batch_size=None, epochs=2)
+
+
+def test_any_iterable_is_a_sweep(d2l):
+    """The README's Dask example passes seed=range(244): a range, a generator or a tuple is a sweep like a list."""
+    by_list = train(d2l, [0.0, 3.0], seed=[0, 1, 2], epochs=2)
+    by_range = train(d2l, (lam for lam in (0.0, 3.0)), seed=range(3), epochs=2)
+    assert by_range.w.shape == (2, 3, 200)
+    np.testing.assert_array_equal(by_range.w, by_list.w)
+    with pytest.raises(ValueError, match="seed"):
+        train(d2l, 1.0, seed="01")   # a text is one (bad) value, never a sequence of characters
