@@ -103,11 +103,11 @@ def _loo_ranking(trees: dict) -> list:
         for name, row in ranking.iterrows():
             loo = loos[name]
             k = np.asarray(loo.pareto_k, dtype=float).ravel()
-            k = np.where(np.isnan(k), np.inf, k)   # no tail fit at all (too few distinct weights): the worst case
             rows.append({"name": name, "rank": int(row["rank"]), "elpd": float(loo.elpd), "se": float(loo.se),
                          "elpd_diff": float(loo.elpd) - best, "dse": float(row["dse"]), "p": float(loo.p),
                          "weight": float(row["weight"]), "max_k": float(k.max()), "good_k": float(loo.good_k),
-                         "bad_k": int(np.sum(~(k <= loo.good_k))), "n": int(k.size)})
+                         "bad_k": int(np.sum(~(k <= loo.good_k))),  # a NaN k (no tail fit at all) is unreliable too
+                         "n": int(k.size)})
     return rows
 
 

@@ -54,9 +54,8 @@ def __getattr__(name: str):
         try:
             return getattr(importlib.import_module(_LAZY[name]), name)
         except ModuleNotFoundError as err:
-            extra = _EXTRAS.get((err.name or "").split(".")[0])
-            if extra is None:
+            missing = (err.name or "").split(".")[0]
+            if missing not in _EXTRAS:
                 raise
-            raise ImportError(f"bayeswd.{name} needs {err.name.split('.')[0]}: pip install 'bayeswd[{extra}]'") \
-                from None
+            raise ImportError(f"bayeswd.{name} needs {missing}: pip install 'bayeswd[{_EXTRAS[missing]}]'") from None
     raise AttributeError(f"module 'bayeswd' has no attribute {name!r}")

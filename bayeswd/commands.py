@@ -205,7 +205,7 @@ def _run(args, interrupt: InterruptFlag) -> int:
         modules = [analyses.load(name) for name in names]
     params = {m.NAME: resolve(m, quick, config.get(m.NAME)) for m in modules}  # every setting, before any work
     cache = ResultsCache(Path(args.cache_dir).expanduser() if args.cache_dir else None, "", enabled=not args.no_cache)
-    sections, hits, seconds = [], {}, {}
+    sections, seconds = [], {}
     start = time.perf_counter()
     keys = {m.NAME: {"params": params[m.NAME], "seed": seed, "quick": quick, "data": fingerprint,
                      "code": compute_version(m)} for m in modules}
@@ -447,9 +447,10 @@ class _progress:
         """``seconds``: the section's own compute and render time where it ran in a worker process."""
         seconds = time.perf_counter() - self.section_start if seconds is None else seconds
         how = "skipped (see its section)" if skipped else "from the cache" if self.from_cache else "done"
-        _say("off" if self.progress is not None else self.display, f"{self.label(module)}: {how} in {seconds:.1f} s")
         self.done += 1
-        if self.progress is not None:
+        if self.progress is None:
+            _say(self.display, f"{self.label(module)}: {how} in {seconds:.1f} s")
+        else:
             self.progress.update(self.task, advance=self.estimate(module))
 
     def __exit__(self, *exc):
@@ -473,11 +474,11 @@ def _jobs(args, scheduler, uncached: int) -> int:
     wanted = getattr(args, "jobs", None)
     if wanted is None:
         wanted = min(os.cpu_count() or 1, 4)
-    return max(1, min(int(wanted), uncached))
+    return min(wanted, uncached)
 
 
 def _compute_and_render(module, ctx, label: str = "", mode: str = "off"):
-    """One section's Results, compute seconds and Section: in this process, or in a worker."""
+    """One section's Results, seconds (compute and render) and Section: in this process, or in a worker."""
     if label:
         _say(mode, f"{label}: started")
     start = time.perf_counter()
