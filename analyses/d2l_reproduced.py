@@ -10,6 +10,7 @@ import numpy as np
 from bayeswd.conventions import from_framework
 from bayeswd.engine import train
 from bayeswd.implied import implied_prior
+from bayeswd.streams import child_seed, stream
 
 from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, implied_numbers,
                                       section, script_main)
@@ -112,10 +113,10 @@ def _final(h) -> dict:
 def compute(ctx: Context) -> D2lResults:
     data, p = ctx.dataset, ctx.params
     epochs = {"en": p["en_epochs"], "zh": p["zh_epochs"]}
-    rng = np.random.default_rng(ctx.seed)
+    rng = stream(ctx.seed, "init")   # d2l-zh's N(0, 1) starts: never the data's own numbers
     repeats = []
     for r in range(p["repeats"]):
-        seed = ctx.seed + r
+        seed = ctx.seed if r == 0 else child_seed(ctx.seed, "repeat", r)
         data_r = ctx.redraw(seed) if (ctx.redraw is not None and r > 0) else data
         repeats.append(_one_repeat(data_r, p["wd"], epochs, seed, rng))
     rows = []

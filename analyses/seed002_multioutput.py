@@ -13,6 +13,7 @@ import optax
 from bayeswd.conventions import from_framework
 from bayeswd.implied import implied_prior
 from bayeswd.data import multioutput_data
+from bayeswd.streams import stream
 from bayeswd.engine import train
 
 from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, implied_numbers, section,
@@ -79,7 +80,7 @@ def compute(ctx: Context) -> MultiOutputResults:
     data = multioutput_data(seed=ctx.seed)
     X, Y = data.X_train, data.y_train
     batch, k = len(X) // 3, Y.shape[1]
-    rng = np.random.default_rng(ctx.seed)
+    rng = stream(ctx.seed, "init")   # not the stream the data were drawn from
     bound = 1 / np.sqrt(X.shape[1])  # nn.Linear's default init, copied into the scratch model
     w0, b0 = rng.uniform(-bound, bound, (X.shape[1], k)), rng.uniform(-bound, bound, k)
     w_nb, b_nb, _ = notebook_update(X, Y, w0, b0, p["lambd"], p["lr"], p["epochs"], batch)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayeswd.streams import child_seed
 from bayeswd.theory import (early_stopping_ratio_bound, gradient_flow_risk_exact, min_norm_risk, monte_carlo_risk,
                             optimal_lam, ridge_risk_asymptotic, ridge_risk_exact)
 
@@ -46,8 +47,8 @@ def compute(ctx: Context) -> TheoryResults:
     mc = []
     for i, g in enumerate(GAMMAS):
         lam_opt = optimal_lam(g, R2, NOISE_VAR)
-        mn, mn_se = monte_carlo_risk(g, p["n"], None, R2, NOISE_VAR, reps=p["reps"], seed=ctx.seed + i)
-        op, op_se = monte_carlo_risk(g, p["n"], lam_opt, R2, NOISE_VAR, reps=p["reps"], seed=ctx.seed + 100 + i)
+        mn, mn_se = monte_carlo_risk(g, p["n"], None, R2, NOISE_VAR, reps=p["reps"], seed=child_seed(ctx.seed, "repeat", i))
+        op, op_se = monte_carlo_risk(g, p["n"], lam_opt, R2, NOISE_VAR, reps=p["reps"], seed=child_seed(ctx.seed, "repeat", 100 + i))
         mc.append({"gamma": g, "min_norm": mn, "min_norm_se": mn_se, "min_norm_theory": min_norm_risk(g, R2, NOISE_VAR),
                    "optimal": op, "optimal_se": op_se,
                    "optimal_theory": ridge_risk_asymptotic(g, lam_opt, R2, NOISE_VAR)})

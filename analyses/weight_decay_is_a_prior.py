@@ -20,6 +20,7 @@ from bayeswd.engine import full_batch_schedule, train
 from bayeswd.gaussian import gaussian_posterior
 from bayeswd.inference import map_estimate
 from bayeswd.ridge import ridge_path
+from bayeswd.streams import stream
 from bayeswd.subspace import null_space_factor, row_space_projector
 
 from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, pct, section,
@@ -67,7 +68,7 @@ Results = PriorResults
 # --- the 2-D picture -------------------------------------------------------------------------------
 
 def _two_d_problem(seed: int):
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, "simulation")
     cov = np.array([[1.0, TWO_D["rho"]], [TWO_D["rho"], 1.0]])
     X = rng.standard_normal((TWO_D["n"], 2)) @ np.linalg.cholesky(cov).T
     y = X @ np.array(TWO_D["w_true"]) + TWO_D["noise_sd"] * rng.standard_normal(TWO_D["n"])

@@ -36,18 +36,12 @@ from bayeswd._validate import as_choice, as_penalty, as_positive, as_positive_in
 from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
 from bayeswd.exceptions import ConvergenceWarning
 from bayeswd.gaussian import _design
+from bayeswd.streams import stream
 
 __all__ = ["optimize_draws", "OptimizeDraws", "ensemble_law", "EnsembleLaw", "posterior_law", "three_ensembles",
-           "ENSEMBLES", "stream", "centred"]
+           "ENSEMBLES", "centred"]
 
-# One random stream per purpose, each spawned from the run's seed under a fixed label.
-_PURPOSES = {"prior_start": 1, "target_noise": 2}
 TOL = 1e-10          # the contraction of the distance to each draw's minimizer the schedule guarantees
-
-
-def stream(seed: int, purpose: str) -> np.random.Generator:
-    """The random stream of one purpose ("prior_start", "target_noise"), independent of every other."""
-    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(_PURPOSES[purpose],)))
 
 
 def centred(X, y=None):

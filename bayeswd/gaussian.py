@@ -20,6 +20,7 @@ import numpy as np
 
 from bayeswd.exceptions import ConvergenceWarning
 from bayeswd._validate import as_design, as_positive, as_Xy, nonzero_singular
+from bayeswd.streams import stream
 
 __all__ = ["GaussianPosterior", "gaussian_posterior", "EmpiricalBayesFit", "empirical_bayes"]
 
@@ -115,7 +116,7 @@ class GaussianPosterior:
     def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """``n`` i.i.d. posterior draws: (w of shape (n, p), b of shape (n,))."""
         D = self._D
-        rng = np.random.default_rng(seed)
+        rng = stream(seed, "posterior_draws")
         z_row = rng.standard_normal((n, D.d.size))
         z_all = rng.standard_normal((n, D.p))
         # Along V the sd is √eig; in the null space of Xc the prior sd τ is untouched.

@@ -25,6 +25,7 @@ from bayeswd.models import PRIORS
 from bayeswd.ridge import ridge, ridge_path
 from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso, raw_model, svd_model,
                               to_datatree)
+from bayeswd.streams import stream
 
 __all__ = ["MAPEstimate", "map_estimate", "sample_posterior", "Diagnostics", "diagnose", "SamplingWarning",
            "Predictive", "posterior_predictive", "full_bayes", "LambdaChoices", "choose_lambda", "SAMPLERS"]
@@ -218,7 +219,7 @@ def complete_tree(tree, dataset: Dataset, noise_sd: float, *, predictive: bool =
     tree["log_likelihood"] = xr.Dataset({"y": (dims, log_lik)}, coords=coords)
     tree["observed_data"] = xr.Dataset({"y": (("obs",), y)}, coords={"obs": obs})
     if predictive:
-        noise = np.random.default_rng(seed).standard_normal(mean.shape)
+        noise = stream(seed, "predictive_noise").standard_normal(mean.shape)
         tree["posterior_predictive"] = xr.Dataset({"y": (dims, mean + noise_sd * noise)}, coords=coords)
     return tree
 
@@ -333,7 +334,7 @@ def posterior_predictive(tree, X, y, noise_sd, seed: int = 0) -> Predictive:
     w = np.asarray(post["w"]).reshape(-1, np.asarray(post["w"]).shape[-1])
     b = np.asarray(post["b"]).reshape(-1)
     sigma = np.asarray(post["noise_sd"]).reshape(-1) if "noise_sd" in post else np.full(b.size, noise_sd)
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, "predictive_noise")
     draws = w @ np.asarray(X).T + b[:, None] + sigma[:, None] * rng.standard_normal((b.size, len(X)))
     lo50, hi50, lo90, hi90 = np.quantile(draws, [0.25, 0.75, 0.05, 0.95], axis=0)
     mean = draws.mean(axis=0)
@@ -357,7 +358,7 @@ def full_bayes(dataset: Dataset, *, chains: int = 4, draws: int = 1000, tune: in
     post = tree["posterior"].to_dataset()
     sigma = np.asarray(post["noise_sd"]).reshape(-1)
     tau = np.asarray(post["prior_sd"]).reshape(-1)
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, "posterior_draws")
     # w | σ, τ, y in the SVD basis: data coordinates shrink, the null-space ones keep the prior.
     c = B.U.T @ B.yc
     post_var = 1.0 / (1.0 / tau[:, None] ** 2 + B.d**2 / sigma[:, None] ** 2)

@@ -17,6 +17,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayeswd._validate import nonzero_singular
+from bayeswd.streams import stream
 
 __all__ = ["SVDBasis", "svd_basis", "svd_model", "raw_model", "gibbs_bayesian_lasso", "collapsed_hierarchical_model"]
 
@@ -92,7 +93,7 @@ def gibbs_bayesian_lasso(X, y, scale: float, noise_sd: float, *, draws: int = 10
     intercept is integrated out by centring; b | w ~ N(ȳ − x̄·w, σ²/n).
     Returns arrays w (chains, draws, p) and b (chains, draws).
     """
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, "sampler")
     n, p = X.shape
     x_mean = X.mean(axis=0)
     Phi = (X - x_mean) / noise_sd

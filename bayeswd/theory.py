@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from bayeswd._validate import as_design, as_penalty, as_positive, nonzero_singular
+from bayeswd.streams import stream
 
 __all__ = ["min_norm_risk", "ridge_risk_asymptotic", "optimal_lam", "ridge_risk_exact", "gradient_flow_risk_exact",
            "early_stopping_ratio_bound", "monte_carlo_risk"]
@@ -95,7 +96,7 @@ def monte_carlo_risk(gamma: float, n: int, lam: float | None, r2: float, noise_v
     x ~ N(0, I_p), p = γn, w* uniform on the sphere of radius r, no intercept; ŵ is
     ridge (mean form, λ) or the minimum-norm solution when ``lam`` is None.
     """
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, "simulation")
     p = int(round(gamma * n))
     risks = []
     for _ in range(reps):

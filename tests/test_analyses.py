@@ -275,6 +275,22 @@ def test_d2l_runs_are_averaged_over_seeds_beside_the_book(rendered):
         assert "These are your data, not the book's" in section.text
 
 
+def test_chinese_edition_runs_start_from_their_own_stream(rendered):
+    """d2l-zh's N(0, 1) init at wd = 0 keeps its null-space part whole: ‖w‖² ≥ χ²(p − rank) in law.
+
+    When the init shared the data's stream, the first repeat started at a training row and ended at
+    ‖w‖ ≈ 0.5 (issue 20); a 1-in-10⁶ quantile of the law bounds ‖w‖ from below instead.
+    """
+    from scipy import stats
+
+    scenario, r, _ = _get(rendered, "d2l_reproduced")
+    row = next(row for row in r.rows if row["label"] == "Chinese edition, PyTorch concise, 0")
+    null_dims = r.num_inputs - r.rank
+    if null_dims:   # a user's tall CSV has no null space: only the upper bound applies
+        assert row["mean"]["w_norm"] >= math.sqrt(stats.chi2.ppf(1e-6, null_dims))
+    assert row["mean"]["w_norm"] <= math.sqrt(stats.chi2.ppf(1 - 1e-6, r.num_inputs)) + 5
+
+
 def test_plain_words_in_headings_and_tables(rendered):
     _, out = rendered
     for name, (module, _, section) in out.items():

@@ -15,6 +15,7 @@ from stats_budget import FAMILY_ALPHA, assert_z_within, z_bar
 import bayeswd
 from bayeswd import ensembles as E
 from bayeswd.data import Dataset
+from bayeswd.streams import stream
 from bayeswd.engine import train
 from bayeswd.samplers import gibbs_bayesian_lasso
 
@@ -70,7 +71,7 @@ def test_optimize_draws_are_the_conjugate_posterior(case):
     assert np.abs(z_eig).max() < bar, (np.abs(z_eig).max(), bar)
 
     # 95% predictive intervals from the draws hold 95% of the exact predictive mass of each validation row.
-    rng = E.stream(5, "target_noise")
+    rng = stream(5, "target_noise")
     pred = W @ data.X_val.T + b[:, None] + sigma * rng.standard_normal((K, len(data.X_val)))
     lo, hi = np.quantile(pred, [0.025, 0.975], axis=0)
     mean_pred = data.X_val @ post.mean + b_mean
@@ -92,8 +93,8 @@ def test_optimize_tree_and_streams():
     again = bayeswd.sample_posterior(data, "gaussian", 0.01, sampler="optimize", chains=2, draws=64, seed=9)
     np.testing.assert_array_equal(tree["posterior"]["w"].values, again["posterior"]["w"].values)
     # no purpose shares a stream: prior starts, target noise and the data are different numbers
-    starts = E.stream(0, "prior_start").standard_normal(200)
-    noise = E.stream(0, "target_noise").standard_normal(200)
+    starts = stream(0, "prior_start").standard_normal(200)
+    noise = stream(0, "target_noise").standard_normal(200)
     assert not np.isin(starts, noise).any()
     assert not np.isin(np.round(starts, 12), np.round(data.X_train.ravel(), 12)).any()
     with pytest.raises(ValueError, match="Gaussian prior only"):
