@@ -52,7 +52,7 @@ def compute(ctx: Context) -> SubspaceResults:
     X, y = data.X_train, data.y_train
     configs = {"en": CONFIGS["en"], "zh": {**CONFIGS["zh"], "epochs": p["zh_epochs"]}}
     shared = dict(**ctx.shared(), n_train=data.n_train, num_inputs=data.num_inputs,
-                  rank=int(np.linalg.matrix_rank(X - X.mean(axis=0))))
+                  rank=int(np.linalg.matrix_rank(X)))   # raw rows: the bias is trained, so no centring
     steps = {cfg: kw["epochs"] * -(-data.n_train // 5) for cfg, kw in configs.items()}
     factor_en = null_space_factor(configs["en"]["lr"], p["wd"], steps["en"])
     if not ctx.has_truth:
@@ -95,8 +95,7 @@ def render(r: SubspaceResults):
     wd = r.settings["wd"]
     null_dims = r.num_inputs - r.rank
     if not r.has_truth:
-        answer = (f"Your data's {r.n_train} training rows span {r.rank} of {r.num_inputs} directions (after "
-                  f"centring); without known true weights the error split cannot be computed, but the init's part in "
+        answer = (f"Your data's {r.n_train} training rows span {r.rank} of {r.num_inputs} directions; without known true weights the error split cannot be computed, but the init's part in "
                   f"the other {null_dims} directions shrinks by (1 − ηλ)^T = {fmt(r.null_factor_no_truth)} in the "
                   f"English-edition run at λ = {wd:g}.")
         return section(__name__, r, answer, "", derived={"null_dims": null_dims})
@@ -130,7 +129,7 @@ def render(r: SubspaceResults):
               f"{fmt(first['ratio_to_min_norm'])}× the zero-init {EXCESS} and init sd 1 "
               f"{fmt(last['ratio_to_min_norm'])}×.")
     text = f"""
-**Row space and null space.** Every gradient of the data term is a combination of the {r.n_train} training rows, so gradient descent moves w only inside the space those rows span, the *row space* ({r.rank} dimensions after centring). The other {null_dims} directions, the *null space*, are invisible to the data: there nothing but the initialization and the decay act. With plain SGD and coupled L2, (I − P)w_T = (1 − ηλ)^T (I − P)w₀ exactly, whatever the minibatches (P projects onto the row space; tested to 1e-10). The forum's suspicion is right, with numbers. Errors below are in {EXCESS}: the validation {LOSS} a model would have on fresh x ~ N(0, I), minus the noise variance σ² no model can remove.
+**Row space and null space.** Every gradient of the data term is a combination of the {r.n_train} training rows, so gradient descent moves w only inside the space those rows span, the *row space* ({r.rank} dimensions: with the bias trained alongside, each step's gradient Xᵀr/n combines the raw rows, so no centring applies). The other {null_dims} directions, the *null space*, are invisible to the data: there nothing but the initialization and the decay act. With plain SGD and coupled L2, (I − P)w_T = (1 − ηλ)^T (I − P)w₀ exactly, whatever the minibatches (P projects onto the row space; tested to 1e-10). The forum's suspicion is right, with numbers. Errors below are in {EXCESS}: the validation {LOSS} a model would have on fresh x ~ N(0, I), minus the noise variance σ² no model can remove.
 
 - **Why λ = {wd:g} "helps".** In the English-edition run (init sd 0.01, {r.steps['en']} steps of η = {lr_en:g}) the null-space factor is (1 − {lr_en:g}·{wd:g})^{r.steps['en']} = {fmt(enw['null_factor'])}. The init's null part, ‖(I − P)w₀‖² = {fmt(en0['init_null_sq'])}, is a random vector unrelated to the truth's null part ({fmt(en0['truth_null_sq'])}, which no gradient can reach); shrinking it takes the null-space error from {fmt(en0['null_error_sq'])} to {fmt(enw['null_error_sq'])}, while the row-space error goes from {fmt(en0['row_error_sq'])} to {fmt(enw['row_error_sq'])}.
 - **Why the printed norms look alike.** ‖w‖²/2 at λ = 0 is mostly the init's: the null part is untouched and the row part moves little in {r.steps['en']} steps (section 2).

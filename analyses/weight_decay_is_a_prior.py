@@ -16,7 +16,7 @@ from scipy.stats import norm
 import bayeswd
 from bayeswd._validate import nonzero_singular
 from bayeswd.conventions import prior_sd_from_lam
-from bayeswd.engine import full_batch_schedule, train
+from bayeswd.engine import full_batch_schedule, stability_bound, train
 from bayeswd.gaussian import gaussian_posterior
 from bayeswd.inference import map_estimate
 from bayeswd.ridge import ridge_path
@@ -129,9 +129,21 @@ def _slider_payload(data, sigma: float) -> dict:
     rows = list(range(min(PREDICTED_ROWS, len(data.y_val))))
     n = len(y)
     steps = GD["epochs"] * -(-n // GD["batch"])
+    # The init's part that SGD cannot touch lies outside the span of the RAW rows (the bias is trained):
+    # tr(X_val (I − P) X_valᵀ) with that P.
+    val_null = data.X_val - data.X_val @ row_space_projector(X)
     return {"n": n, "n_val": len(data.y_val), "rank": int(d.size), "noise_sd": sigma, "lr": GD["lr"], "steps": steps,
             "d": d, "z": U.T @ (y - y_mean), "A": Xv @ Vt.T, "yv": data.y_val - y_mean,
-            "val_frob_sq": float(np.sum(Xv**2)), "rows": rows, "row_sq": np.sum(Xv[rows] ** 2, axis=1)}
+            "val_null_sq": float(np.sum(val_null**2)), "stable_below": _sgd_stable_below(X),
+            "rows": rows, "row_sq": np.sum(Xv[rows] ** 2, axis=1)}
+
+
+def _sgd_stable_below(X) -> float:
+    """Where d2l's run stops being stable: λ = 2/η − h_max, the full-batch onset (section 12 checks it
+    against the measured minibatch onset). Past it the page says so instead of printing (1 − ηλ)^T of a
+    diverged run."""
+    h_max = 2.0 / stability_bound(X, 0.0)
+    return max(0.0, 2.0 / GD["lr"] - h_max)
 
 
 def _slider_numbers(data, sigma: float, lam: float, init_sd: float, steps: int) -> dict:
@@ -141,14 +153,12 @@ def _slider_numbers(data, sigma: float, lam: float, init_sd: float, steps: int) 
     tau = prior_sd_from_lam(lam, sigma, len(y))
     rows = list(range(min(PREDICTED_ROWS, len(yv))))
     _, sd = gaussian_posterior(X, y, sigma, tau).predict(Xv[rows], include_noise=False)
-    Xc = X - X.mean(axis=0)
-    null = np.eye(X.shape[1]) - row_space_projector(Xc)
-    Xvc = Xv - X.mean(axis=0)
+    null = np.eye(X.shape[1]) - row_space_projector(X)   # the raw rows' span: the bias is trained
     c = null_space_factor(GD["lr"], lam, steps)
     return {"lam": lam, "init_sd": init_sd, "val_mse": float(np.mean((yv - fit.predict(Xv)) ** 2)),
             "w_norm": float(np.linalg.norm(fit.w)), "dof": float(ridge_path(X, y, [lam]).dof[0]),
             "pred_sd": sd.tolist(),
-            "init_part": float(init_sd**2 * c**2 * np.trace(Xvc @ null @ Xvc.T) / len(yv))}
+            "init_part": float(init_sd**2 * c**2 * np.trace(Xv @ null @ Xv.T) / len(yv))}
 
 
 # --- the four answers ---------------------------------------------------------------------------

@@ -34,9 +34,9 @@ _SCRIPT = r"""
   }
   var P = raw, d = f64(raw.d), z = f64(raw.z), A = f64(raw.A), yv = f64(raw.yv), rowSq = f64(raw.row_sq);
   var r = P.rank, n = P.n, nv = P.n_val, s2 = P.noise_sd * P.noise_sd;
-  var aFrobSq = 0;
-  for (var i = 0; i < A.length; i++) { aFrobSq += A[i] * A[i]; }
-  var nullShare = (P.val_frob_sq - aFrobSq) / nv;   // E ||X_val u||^2 / n_val per unit init variance
+  // E ||X_val (I - P) w0||^2 / n_val per unit init variance, P onto the span of the raw training rows
+  // (with a trained bias that span, not the centred one, is what SGD cannot leave).
+  var nullShare = P.val_null_sq / nv;
 
   function coefficients(lam) {
     var c = new Float64Array(r);
@@ -97,7 +97,13 @@ _SCRIPT = r"""
     show("out-val_mse", out.val_mse);
     show("out-w_norm", out.w_norm);
     show("out-dof", out.dof);
-    show("out-init_part", out.init_part);
+    if (lam <= P.stable_below) {
+      show("out-init_part", out.init_part);
+    } else {   // a diverged run has no number to show
+      var part = document.getElementById("out-init_part");
+      part.setAttribute("data-value", "NaN");
+      part.textContent = "— diverges past λ ≈ " + P.stable_below.toPrecision(3);
+    }
     for (var j = 0; j < out.pred_sd.length; j++) { show("out-pred_sd-" + j, out.pred_sd[j]); }
     var mark = document.getElementById("ridge-slider-mark");
     mark.setAttribute("cx", sx(lx).toFixed(2));
@@ -136,7 +142,7 @@ def ridge_slider(payload: dict, lam: float, init_sd: float) -> str:
 <tr><td>‖w‖ of the ridge solution</td><td><output id="out-w_norm"></output></td></tr>
 <tr><td>degrees of freedom (intercept included)</td><td><output id="out-dof"></output></td></tr>
 {rows}
-<tr><td>validation MSE the init's null-space part adds after d2l's {payload['steps']} SGD steps</td><td><output id="out-init_part"></output></td></tr>
+<tr><td>validation MSE the init's null-space part adds after d2l's {payload['steps']} SGD steps (the run diverges past λ ≈ {payload['stable_below']:.3g})</td><td><output id="out-init_part"></output></td></tr>
 </table></div>
 <svg viewBox="0 0 320 150" role="img" aria-label="ridge validation MSE against log10 λ" class="slider-plot">
 <polyline id="ridge-slider-curve" fill="none" stroke="#2f6fde" stroke-width="1.6" points=""/>
