@@ -11,6 +11,7 @@ from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
 from bayeswd.engine import train
 from bayeswd.gaussian import empirical_bayes, evidence_path
 from bayeswd.inference import choose_lambda, map_estimate
+from bayeswd.ridge import best_lam
 
 from bayeswd.analyses._common import (LOSS, Context, Count, Results, Table, draw, fmt, log_grid, section,
                                       script_main)
@@ -38,7 +39,8 @@ class ChoosingResults(Results):
     gd_val_mse: np.ndarray
     marks: dict                     # method → λ
     val_mse_at: dict                # method → validation MSE of the closed form at its λ
-    best_val_lam: float
+    best_val_lam: float             # the continuous minimizer of the validation MSE (bayeswd.ridge.best_lam)
+    best_val_mse: float
     min_norm_val_mse: float
     map_minus_ridge_max: float
     posterior_mean_minus_ridge_max: float
@@ -46,6 +48,9 @@ class ChoosingResults(Results):
     log_evidence: np.ndarray        # σ maximized at each λ
     evidence_within_1nat: list      # [lowest, highest] λ of the grid within 1 nat of the maximum
     evidence_range_nats: float      # max − min of the profile evidence over the λ grid
+    log_evidence_known: np.ndarray  # σ known (the data's true σ): one value per evidence_lams; empty without truth
+    evidence_known_lam: float       # its continuous maximizer; NaN without a known σ
+    evidence_known_drop: float      # nats from that maximum down to the evidence at d2l's λ; NaN without a known σ
     noise_sd_true: float            # NaN without known truth
     bayes_optimal_lam: float        # σ²/(nτ²) with the true σ and τ² = mean w*²; NaN without truth
     eb_noise_sd: float
@@ -90,12 +95,20 @@ def compute(ctx: Context) -> ChoosingResults:
         marks["Bayes-optimal σ²/(nτ²)"] = truth_lam
     val_at = {k: float(_mse(bayeswd.ridge(X, y, v).predict(data.X_val), data.y_val)) for k, v in marks.items()}
     ridge_val = _mse(path.predict(data.X_val), data.y_val)
+    best_val_lam = best_lam(X, y, "validation", X_val=data.X_val, y_val=data.y_val)
     ev = evidence_path(X, y, lams)
     near = ev.lams[ev.log_evidence >= ev.log_evidence.max() - 1]
+    known = {"log_evidence_known": np.array([]), "evidence_known_lam": float("nan"), "evidence_known_drop": float("nan")}
+    if ctx.has_truth:   # σ known: the evidence now separates the λ (it cannot trade noise for prior)
+        ev_lam = best_lam(X, y, "evidence", noise_sd=data.noise)
+        at = evidence_path(X, y, [ev_lam, D2L_LAMBDA], noise_sd=data.noise).log_evidence
+        known = {"log_evidence_known": evidence_path(X, y, lams, noise_sd=data.noise).log_evidence,
+                 "evidence_known_lam": ev_lam, "evidence_known_drop": float(at[0] - at[1])}
     return ChoosingResults(
         **ctx.shared(), lams=lams, ridge_train_mse=_mse(path.predict(X), y), ridge_val_mse=ridge_val,
         gd_train_mse=2 * gd_final.train_loss.values, gd_val_mse=2 * gd_final.val_loss.values, marks=marks,
-        val_mse_at=val_at, best_val_lam=float(lams[np.argmin(ridge_val)]),
+        val_mse_at=val_at, best_val_lam=best_val_lam, **known,
+        best_val_mse=float(_mse(bayeswd.ridge(X, y, best_val_lam).predict(data.X_val), data.y_val)),
         min_norm_val_mse=float(_mse(bayeswd.ridge(X, y, 0.0).predict(data.X_val), data.y_val)),
         map_minus_ridge_max=max(map_err), posterior_mean_minus_ridge_max=max(post_err), evidence_lams=ev.lams,
         log_evidence=ev.log_evidence, evidence_within_1nat=[float(near.min()), float(near.max())],
@@ -120,6 +133,8 @@ def render(r: ChoosingResults):
     grid_lo, grid_hi = float(r.lams[0]), float(r.lams[-1])
     flat = (f"from λ = {fmt(ev_lo)} to {fmt(ev_hi)}" + (" (the whole grid)" if ev_lo == grid_lo and ev_hi == grid_hi
                                                           else ""))
+    narrow_flat = ev_hi / ev_lo >= 10          # "flat" only where the 1-nat band spans a decade or more
+    known = bool(np.isfinite(r.evidence_known_lam))
 
     def panels(axes):
         from bayeswd import plot
@@ -132,24 +147,30 @@ def render(r: ChoosingResults):
             "GD 10 epochs, validation": (r.gd_val_mse, dict(color="tab:orange", ls="--"))}, axes[0],
             marks=r.marks, ylabel=LOSS, title="Loss against λ")
         plot.evidence_curve(r.evidence_lams, r.log_evidence, axes[1],
-                            best=float(r.evidence_lams[np.argmax(r.log_evidence)]))
+                            best=float(r.evidence_lams[np.argmax(r.log_evidence)]),
+                            known=r.log_evidence_known, known_best=r.evidence_known_lam if known else None)
         plot.lambda_posterior(r.lam_draws, axes[2], interval=r.full_bayes_interval,
                               truth=r.bayes_optimal_lam if r.has_truth else None)
 
     figure = draw("lambda_curves", f"Top: training and validation {LOSS} against λ; vertical lines mark the λ each "
-                                   "method chose. Middle: the evidence, σ fitted at each λ, relative to its maximum. "
+                                   "method chose. Middle: the marginal likelihood (evidence) relative to its maximum, "
+                                   "σ fitted at each λ" + (" and σ known (clipped at −30 nats)" if known else "") + ". "
                                    "Bottom: the full-Bayes posterior of λ with its 90% interval.", panels, rows=3,
                   height=3.4)
     rows = [[k, v, r.val_mse_at[k]] for k, v in r.marks.items()]
-    rows.append(["best on validation (uses the validation rows)", r.best_val_lam, float(np.min(r.ridge_val_mse))])
-    answer = (f"On the closed form the validation {LOSS} is lowest at λ ≈ {fmt(r.best_val_lam)}; from the training "
+    rows.append(["best on validation (uses the validation rows)", r.best_val_lam, r.best_val_mse])
+    answer = (f"On the closed form the validation {LOSS} is lowest at λ = {fmt(r.best_val_lam)}; from the training "
               f"rows alone leave-one-out picks {fmt(r.marks['leave-one-out'])}, empirical Bayes "
               + (f"{fmt(r.marks['empirical Bayes'])}" if r.eb_prior_sd > 0 else
                  "finds no linear signal (its evidence peaks at τ → 0, λ → ∞; marked at the grid's largest λ)")
-              + f" and full Bayes {fmt(r.marks['full Bayes (median)'])} (90% interval "
-              f"{fmt(lo)}–{fmt(hi)}), but the evidence stays within 1 nat of its maximum {flat}: the training data "
-              f"barely tell these λ apart, and the validation {LOSS} at every marked λ is within a factor "
-              f"{fmt(spread)} of the others.")
+              + f" and full Bayes {fmt(r.marks['full Bayes (median)'])} (90% interval {fmt(lo)}–{fmt(hi)}). "
+              + (f"With σ fitted the marginal likelihood (evidence) stays within 1 nat of its maximum {flat}: "
+                 f"{r.n_train} rows pin down σ² + pτ², not the split between noise and prior. " if narrow_flat else
+                 f"With σ fitted the marginal likelihood (evidence) falls by more than 1 nat outside {flat}. ")
+              + (f"With σ known ({fmt(r.noise_sd_true)}) it peaks at λ = {fmt(r.evidence_known_lam)} "
+                 f"(the data were made with λ = {fmt(r.bayes_optimal_lam)}) and puts d2l's λ = {D2L_LAMBDA:g} "
+                 f"{fmt(r.evidence_known_drop)} nats lower." if known else
+                 "Your data's noise sd is unknown, so only the σ-fitted evidence exists."))
     if r.has_truth:
         truth = (f"The data were made with σ = {fmt(r.noise_sd_true)} and τ² = mean of w*², so the Bayes-optimal "
                  f"λ = σ²/(nτ²) is {fmt(r.bayes_optimal_lam)}. Empirical Bayes fits σ = {fmt(r.eb_noise_sd)}, "
@@ -163,14 +184,25 @@ def render(r: ChoosingResults):
         truth = (f"Your data's true noise and weights are unknown, so whether these intervals cover the truth cannot "
                  f"be checked. Empirical Bayes fits σ = {fmt(r.eb_noise_sd)}; the full-Bayes 90% interval for σ is "
                  f"{fmt(r.noise_sd_interval[0])}–{fmt(r.noise_sd_interval[1])}.")
+    if known:
+        recovered = 0.5 <= r.evidence_known_lam / r.bayes_optimal_lam <= 2
+        known_text = (f"With σ known the evidence has nothing to trade: it peaks at λ = {fmt(r.evidence_known_lam)} "
+                      f"(green) and d2l's λ = {D2L_LAMBDA:g} is {fmt(r.evidence_known_drop)} nats lower. "
+                      + (f"So with σ known the {r.n_train} rows do recover the prior the data were made with "
+                         f"(λ = {fmt(r.bayes_optimal_lam)}); what they cannot do is tell noise from prior when both "
+                         f"are free." if recovered else
+                         f"Even so it lands more than a factor 2 from the λ the data were made with "
+                         f"({fmt(r.bayes_optimal_lam)})."))
+    else:
+        known_text = "Your data's noise sd is unknown, so the σ-known curve cannot be drawn."
     text = f"""
 **Exercise 1** asks for the training and validation loss as a function of λ. The closed-form curves are exact; gradient descent run to convergence lands on them for every λ > 0 (a test checks this to 1e-8), and so do the MAP estimate (largest difference from ridge {fmt(r.map_minus_ridge_max)} over {s['map_points']} λ values) and the posterior mean ({fmt(r.posterior_mean_minus_ridge_max)}). The dashed curves are d2l's actual protocol, 10 epochs of SGD from a N(0, 0.01²) init: at small λ they sit above the closed form because the init's null-space part has not been removed (section 5).
 
 **Exercise 2** asks whether the validation-optimal λ ({fmt(r.best_val_lam)}) is really optimal. It is an oracle: it was chosen with the validation rows, so its validation {LOSS} is optimistic. Three choices use only the {r.n_train} training rows: exact leave-one-out cross-validation (refit without each row, predict it), **empirical Bayes** (type-II maximum likelihood: choose σ and τ that make the training targets most probable, integrating the weights out; the probability is the **evidence**) and **full Bayes** (put broad priors on σ and τ and report the posterior of λ = σ²/(nτ²)).
 
-**What Bayes does not do here.** The evidence curve (figure, middle) is flat: it moves by only {fmt(r.evidence_range_nats)} nats over the whole grid, λ = {fmt(grid_lo)} to {fmt(grid_hi)}. Empirical Bayes therefore lands wherever that flat curve happens to peak, and with scikit-learn BayesianRidge's default Gamma(1e-6, 1e-6) hyperpriors the same fit moves to λ = {fmt(r.bayesian_ridge_lam)}. {truth} Bayes gives an honest statement of what the {r.n_train} rows say about λ, which here is: not much. It does not recover the prior the data were made with.
+**What the evidence can and cannot say.** The marginal likelihood (evidence) p(y | λ) is the probability of the training targets with the weights integrated out. With σ fitted at each λ (figure, middle, purple) it moves by {fmt(r.evidence_range_nats)} nats over the whole grid, λ = {fmt(grid_lo)} to {fmt(grid_hi)}{'; empirical Bayes therefore lands wherever that flat curve happens to peak' if narrow_flat else ''}, and with scikit-learn BayesianRidge's default Gamma(1e-6, 1e-6) hyperpriors the same fit moves to λ = {fmt(r.bayesian_ridge_lam)}. {truth} {known_text}
 
-Over the whole grid the closed-form validation {LOSS} ranges from {fmt(float(np.min(r.ridge_val_mse)))} to {fmt(float(np.max(r.ridge_val_mse)))}; the minimum-norm solution (λ → 0) scores {fmt(r.min_norm_val_mse)}. Section 4 shows that the initialization moves it much further.
+Over the whole grid the closed-form validation {LOSS} ranges from {fmt(float(np.min(r.ridge_val_mse)))} to {fmt(float(np.max(r.ridge_val_mse)))}; the minimum-norm solution (λ → 0) scores {fmt(r.min_norm_val_mse)}. Section 5 shows that the initialization moves it much further.
 """
     table = Table(f"Validation {LOSS} of the closed form at each chosen λ.", ["method", "λ", f"validation {LOSS}"], rows)
     return section(__name__, r, answer, text, [figure], [table], {"validation_spread": spread})

@@ -14,6 +14,7 @@ from bayeswd.inference import map_estimate
 from bayeswd.engine import train
 
 from bayeswd.engine import stability_bound
+from bayeswd.ridge import best_lam
 from bayeswd.subspace import excess_risk
 
 from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, fmt, pct, ridge_on_validation,
@@ -71,12 +72,16 @@ def _val_mse(fit, data) -> float:
 
 
 def _exercise_2(data, has_truth: bool) -> dict:
-    path, val = ridge_on_validation(data)
+    path, _ = ridge_on_validation(data)
     lams = path.lams
-    out = {"val_lam": float(lams[val.argmin()]), "loo_lam": float(path.best_loo_lam), "best_val_mse": float(val.min())}
+    val_lam = best_lam(data.X_train, data.y_train, "validation", X_val=data.X_val, y_val=data.y_val)
+    at_val = bayeswd.ridge(data.X_train, data.y_train, val_lam)
+    out = {"val_lam": val_lam, "loo_lam": best_lam(data.X_train, data.y_train, "loo"),
+           "best_val_mse": _val_mse(at_val, data)}
     if has_truth:   # the true excess risk on fresh inputs x ~ N(0, I): what "optimal" should mean
         risk = np.array([excess_risk(path.w[i], path.b[i], data.w_true, data.b_true) for i in range(len(lams))])
-        out.update(risk_lam=float(lams[risk.argmin()]), risk_at_val_lam=float(risk[val.argmin()]),
+        out.update(risk_lam=float(lams[risk.argmin()]),
+                   risk_at_val_lam=excess_risk(at_val.w, at_val.b, data.w_true, data.b_true),
                    risk_at_risk_lam=float(risk.min()))
     else:
         out.update(risk_lam=float("nan"), risk_at_val_lam=float("nan"), risk_at_risk_lam=float("nan"))

@@ -13,10 +13,11 @@ import numpy as np
 
 import bayeswd
 from bayeswd.engine import stability_bound, train
+from bayeswd.ridge import best_lam
 from bayeswd.subspace import decompose, null_space_factor
 
 from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, pct,
-                                      ridge_on_validation, section, script_main)
+                                      section, script_main)
 
 NAME = "forum"
 TITLE = "12. The forum's questions, and Adam"
@@ -84,7 +85,7 @@ def compute(ctx: Context) -> ForumResults:
     lams = np.array(sorted(set(LAMS) | {wd}))
     run = train(data, list(lams), seed=ctx.seed, init_sd=0.01, **EN).result.isel(epoch=-1)
     torch_run = train(data, list(lams), seed=ctx.seed, init="torch", **EN).result.isel(epoch=-1)
-    path, val_path = ridge_on_validation(data)
+    best_val_lam = best_lam(X, y, "validation", X_val=Xv, y_val=yv)
     ridge_val = [float(np.mean((yv - bayeswd.ridge(X, y, lam).predict(Xv)) ** 2)) for lam in lams]
     sd1 = train(data, [0.0, wd], seed=ctx.seed, init_sd=1.0, **EN).result.isel(epoch=-1)
     # divergence: from the middle of the stable range up to (not reaching) lr·λ = 2
@@ -113,8 +114,9 @@ def compute(ctx: Context) -> ForumResults:
         gd_val_plotted=run.val_objective.values, gd_w_norm=run.w_norm.values,
         torch_val_mse=2 * torch_run.val_loss.values, ridge_val_mse=np.array(ridge_val),
         null_factor=np.array([null_space_factor(lr, lam, steps) for lam in lams]),
-        constant_val_mse=float(np.mean((yv - y.mean()) ** 2)), best_ridge_val_mse=float(val_path.min()),
-        best_ridge_lam=float(path.lams[val_path.argmin()]),
+        constant_val_mse=float(np.mean((yv - y.mean()) ** 2)),
+        best_ridge_val_mse=float(np.mean((yv - bayeswd.ridge(X, y, best_val_lam).predict(Xv)) ** 2)),
+        best_ridge_lam=best_val_lam,
         noise_var=float(data.noise**2) if data.noise is not None else float("nan"),
         true_half_sq_norm=float(data.w_true @ data.w_true / 2) if ctx.has_truth else float("nan"),
         init_sd1={"0": float(2 * sd1.val_loss.values[0]), "wd": float(2 * sd1.val_loss.values[1])},

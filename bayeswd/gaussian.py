@@ -165,8 +165,12 @@ class EvidencePath:
     noise_sd: np.ndarray       # σ̂(λ)
 
 
-def evidence_path(X, y, lams, *, fit_intercept: bool = True) -> EvidencePath:
-    """log p(y | λ, σ) maximized over σ, for each λ (canonical J convention, λ = σ²/(nτ²)).
+def evidence_path(X, y, lams, *, noise_sd: float | None = None, fit_intercept: bool = True) -> EvidencePath:
+    """The marginal likelihood (evidence) log p(y | λ, σ) for each λ (canonical J convention, λ = σ²/(nτ²)).
+
+    With ``noise_sd`` given, σ is known and τ = σ/√(nλ): the evidence then tells the λ apart sharply.
+    Without it, σ is maximized at each λ (the profile below), and with p ≫ n the curve is nearly flat:
+    the data pin down σ² + pτ², not the split between them.
 
     With τ² = σ²/(nλ) the covariance is σ²(I + XXᵀ/(nλ)), so σ has the closed form
     σ̂² = Q/n_eff, Q = Σ cᵢ²/(1 + dᵢ²/(nλ)) + ‖y − UUᵀy‖², and the profile is
@@ -177,6 +181,10 @@ def evidence_path(X, y, lams, *, fit_intercept: bool = True) -> EvidencePath:
     lams = np.atleast_1d(np.asarray(lams, dtype=float))
     if np.any(~np.isfinite(lams)) or np.any(lams <= 0):
         raise ValueError("evidence_path needs finite λ > 0 (λ = 0 is a flat prior, whose evidence is zero)")
+    if noise_sd is not None:
+        sigma = as_positive(noise_sd, "noise_sd")
+        log_ev = np.array([_log_evidence(D, sigma**2, sigma**2 / (D.n * lam)) for lam in lams])
+        return EvidencePath(lams, log_ev, np.full(lams.shape, sigma))
     c = D.U.T @ D.yc
     resid_sq = D.yc @ D.yc - c @ c
     ratio = 1.0 + D.d[None, :] ** 2 / (D.n * lams[:, None])

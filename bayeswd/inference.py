@@ -22,7 +22,7 @@ from bayeswd.exceptions import BudgetError, ConvergenceWarning
 from bayeswd.gaussian import empirical_bayes, gaussian_posterior
 from bayeswd.sparse import LassoFit, lasso, lasso_objective
 from bayeswd.models import PRIORS
-from bayeswd.ridge import ridge, ridge_path
+from bayeswd.ridge import best_lam, ridge, ridge_path
 from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso, raw_model, svd_model,
                               to_datatree)
 from bayeswd.streams import stream
@@ -399,5 +399,6 @@ def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 
     lam_draws = np.asarray(tree["posterior"]["lam"]).reshape(-1)
     lo, med, hi = np.quantile(lam_draws, [0.05, 0.5, 0.95])
     post = tree["posterior"]
-    return LambdaChoices(float(med), (float(lo), float(hi)), eb.lam, path.best_loo_lam, lams, path.loo_mse, lam_draws,
+    loo = best_lam(X, y, "loo", lams=lams)   # the continuous optimum, not the grid point
+    return LambdaChoices(float(med), (float(lo), float(hi)), eb.lam, loo, lams, path.loo_mse, lam_draws,
                          np.asarray(post["noise_sd"]).reshape(-1), np.asarray(post["prior_sd"]).reshape(-1))

@@ -121,14 +121,21 @@ def lambda_posterior(draws, ax=None, *, interval=None, truth=None):
     return ax
 
 
-def evidence_curve(lams, log_evidence, ax=None, *, best=None):
-    """Log evidence (σ maximized at each λ) relative to its maximum, in nats."""
+def evidence_curve(lams, log_evidence, ax=None, *, best=None, known=None, known_best=None, floor=-30.0):
+    """Log marginal likelihood (evidence) relative to its maximum, in nats: σ maximized at each λ, and,
+    when ``known`` is given, with σ known (clipped at ``floor`` nats so both shapes stay readable)."""
     ax = _axes(ax)
     rel = np.asarray(log_evidence, dtype=float) - np.nanmax(log_evidence)
-    ax.semilogx(lams, rel, color="tab:purple")
+    ax.semilogx(lams, rel, color="tab:purple", label="σ fitted at each λ")
+    if known is not None and len(known):
+        rel_known = np.asarray(known, dtype=float) - np.nanmax(known)
+        ax.semilogx(lams, np.maximum(rel_known, floor), color="tab:green", label="σ known")
+        if known_best is not None:
+            ax.axvline(known_best, color="tab:green", ls="-.", lw=1, label=f"σ known, maximum: λ = {known_best:.3g}")
+        ax.set_ylim(floor - 1, 2)
     ax.axhline(-1, color="gray", ls=":", lw=1, label="1 nat below the maximum")
     if best is not None:
-        ax.axvline(best, color="tab:purple", ls="-.", lw=1, label=f"maximum: λ = {best:.3g}")
+        ax.axvline(best, color="tab:purple", ls="-.", lw=1, label=f"σ fitted, maximum: λ = {best:.3g}")
     ax.set(xlabel="λ", ylabel="log evidence − max (nats)", title="How sharply the evidence picks λ")
     ax.legend(fontsize=8.5)
     return ax

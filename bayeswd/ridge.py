@@ -15,7 +15,10 @@ import numpy as np
 
 from bayeswd._validate import as_penalties, as_penalty, as_Xy, nonzero_singular, finite_result
 
-__all__ = ["RidgeFit", "RidgePath", "ridge", "ridge_path", "min_norm"]
+__all__ = ["RidgeFit", "RidgePath", "ridge", "ridge_path", "min_norm", "best_lam", "CRITERIA"]
+
+CRITERIA = ("validation", "loo", "evidence")
+SEARCH_LAMS = np.logspace(-4, 4, 161)   # the grid that brackets the continuous optimum
 
 
 @dataclass(frozen=True)
@@ -140,3 +143,44 @@ def _ridge_path(X, y, lams) -> RidgePath:
     gcv = n * rss / k / dof_gap**2
     return RidgePath(lams, w, b, dof, np.where(np.isnan(loo_mse), np.inf, loo_mse),
                      np.where(np.isnan(gcv), np.inf, gcv), rss / (n * k))
+
+
+def best_lam(X, y, criterion: str = "loo", *, X_val=None, y_val=None, noise_sd: float | None = None,
+             lams=None) -> float:
+    """The λ that optimizes a criterion, as a continuous optimum (not a grid point).
+
+    Objective: J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖². Criteria: ``"validation"``, the MSE of the
+    ridge fit on (``X_val``, ``y_val``); ``"loo"``, the exact leave-one-out MSE on the training rows;
+    ``"evidence"``, the marginal likelihood (evidence) p(y | λ, σ) with σ = ``noise_sd`` known, or σ
+    fitted at each λ when ``noise_sd`` is None (``bayeswd.evidence_path``). The grid ``lams`` (default
+    1e-4 … 1e4, 161 points) brackets the best point; bounded Brent in log λ between its neighbours then
+    finds the optimum. At a grid end the end is returned: the optimum lies at or beyond it.
+    """
+    from scipy.optimize import minimize_scalar
+
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {', '.join(map(repr, CRITERIA))}, got {criterion!r}")
+    if criterion == "validation" and (X_val is None or y_val is None):
+        raise ValueError("criterion='validation' needs X_val and y_val")
+    lams = SEARCH_LAMS if lams is None else as_penalties(lams)
+    if criterion == "evidence":
+        from bayeswd.gaussian import evidence_path
+
+        def loss(grid):
+            return -evidence_path(X, y, grid, noise_sd=noise_sd).log_evidence
+    elif criterion == "loo":
+        def loss(grid):
+            return ridge_path(X, y, grid).loo_mse
+    else:
+        X_val, y_val = as_Xy(X_val, y_val)
+
+        def loss(grid):
+            pred = ridge_path(X, y, grid).predict(X_val)
+            return np.mean((pred - y_val) ** 2, axis=tuple(range(1, pred.ndim)))
+    values = loss(lams)
+    i = int(np.argmin(values))
+    if i in (0, len(lams) - 1):
+        return float(lams[i])
+    found = minimize_scalar(lambda t: float(loss(np.array([np.exp(t)]))[0]), method="bounded",
+                            bounds=(np.log(lams[i - 1]), np.log(lams[i + 1])), options={"xatol": 1e-12})
+    return float(np.exp(found.x)) if found.fun <= values[i] else float(lams[i])

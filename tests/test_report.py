@@ -309,3 +309,28 @@ def test_sigint_leaves_the_previous_report(tmp_path):
     assert "Traceback" not in err
     assert (out / "index.html").read_text() == "previous report"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
+
+
+def test_one_validation_optimal_and_one_loo_lambda_quoted(quick_report):
+    """Every section quotes the same continuous optima; the grid points they replaced appear nowhere."""
+    import bayeswd
+    from bayeswd.analyses._common import VALIDATION_LAMS, fmt
+    from bayeswd.ridge import best_lam, ridge_path
+
+    sections = json.loads((quick_report / "results.json").read_text())["sections"]
+    data = bayeswd.d2l_data(seed=0)
+    X, y = data.X_train, data.y_train
+    val = best_lam(X, y, "validation", X_val=data.X_val, y_val=data.y_val)
+    loo = best_lam(X, y, "loo")
+    quoted_val = {sections["choosing_lambda"]["results"]["best_val_lam"],
+                  sections["exercises"]["results"]["optimal"]["val_lam"], sections["forum"]["results"]["best_ridge_lam"]}
+    quoted_loo = {sections["choosing_lambda"]["results"]["marks"]["leave-one-out"],
+                  sections["exercises"]["results"]["optimal"]["loo_lam"]}
+    assert len(quoted_val) == 1 and quoted_val.pop() == pytest.approx(val, rel=1e-12)
+    assert len(quoted_loo) == 1 and quoted_loo.pop() == pytest.approx(loo, rel=1e-12)
+    text = (quick_report / "report.md").read_text()
+    assert f"λ = {fmt(val)}" in text
+    path = ridge_path(X, y, VALIDATION_LAMS)
+    grid_val = VALIDATION_LAMS[np.argmin(np.mean((data.y_val - path.predict(data.X_val)) ** 2, axis=1))]
+    for stale in {fmt(grid_val), fmt(path.best_loo_lam)} - {fmt(val), fmt(loo)}:
+        assert f"λ = {stale}" not in text and f"λ ≈ {stale}" not in text, stale

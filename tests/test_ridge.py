@@ -143,3 +143,69 @@ def test_path_dof_is_trace_of_hat_matrix():
 def test_bad_input_names_the_fix(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---- the one validation-optimal, LOO and evidence λ: continuous optima against brute force ---------
+
+def _fine_argmin(values_of, lo, hi, points=3001):
+    grid = np.logspace(np.log10(lo), np.log10(hi), points)
+    values = np.array([values_of(lam) for lam in grid])
+    return grid, values
+
+
+def test_best_lam_on_validation_is_the_continuous_minimizer(d2l):
+    from bayeswd.ridge import best_lam
+
+    X, y, Xv, yv = d2l.X_train, d2l.y_train, d2l.X_val, d2l.y_val
+    got = best_lam(X, y, "validation", X_val=Xv, y_val=yv)
+
+    def val(lam):   # a refit per λ: no shared SVD with the code under test
+        return float(np.mean((yv - ridge(X, y, lam).predict(Xv)) ** 2))
+
+    grid, values = _fine_argmin(val, got / 3, got * 3)
+    assert val(got) <= values.min() + 1e-15
+    spacing = grid[1] / grid[0]
+    assert grid[np.argmin(values)] / got == pytest.approx(1, abs=2 * (spacing - 1))
+
+
+def test_best_lam_loo_equals_brute_force_refits_under_the_same_prior(d2l):
+    """Leave-one-out refits each n − 1 row problem under the SAME prior: α = nλ fixed (scikit-learn's RidgeCV
+    convention), so the refit's λ is nλ/(n − 1). Refitting at the same λ instead gives a λ n/(n − 1) larger."""
+    from bayeswd.ridge import best_lam
+
+    X, y = d2l.X_train, d2l.y_train
+    n = len(y)
+    got = best_lam(X, y, "loo")
+
+    def loo(lam):
+        errors = []
+        for i in range(n):
+            keep = np.arange(n) != i
+            fit = ridge(X[keep], y[keep], n * lam / (n - 1))
+            errors.append((y[i] - fit.predict(X[i:i + 1])[0]) ** 2)
+        return float(np.mean(errors))
+
+    grid, values = _fine_argmin(loo, got / 1.5, got * 1.5, points=301)
+    assert loo(got) <= values.min() * (1 + 1e-9)
+    assert grid[np.argmin(values)] / got == pytest.approx(1, abs=2 * (grid[1] / grid[0] - 1))
+
+
+def test_evidence_with_sigma_known_recovers_the_d2l_prior(d2l):
+    from bayeswd.gaussian import evidence_path, gaussian_posterior
+    from bayeswd.ridge import best_lam
+
+    X, y, n, sigma = d2l.X_train, d2l.y_train, len(d2l.y_train), d2l.noise
+    got = best_lam(X, y, "evidence", noise_sd=sigma)
+
+    def log_ev(lam):   # the posterior object's own evidence at τ = σ/√(nλ)
+        return gaussian_posterior(X, y, sigma, sigma / np.sqrt(n * lam)).log_evidence
+
+    grid, values = _fine_argmin(log_ev, got / 3, got * 3, points=2001)
+    assert grid[np.argmax(values)] / got == pytest.approx(1, abs=2 * (grid[1] / grid[0] - 1))
+    assert evidence_path(X, y, [got], noise_sd=sigma).log_evidence[0] == pytest.approx(log_ev(got), abs=1e-9)
+    assert 0.5 < got / 0.05 < 2                      # the data were made with λ = σ²/(nτ²) = 0.05
+    assert log_ev(got) - log_ev(3.0) > 100           # and d2l's λ = 3 is far less probable
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        best_lam(X, y, "aic")
+    with pytest.raises(ValueError, match="needs X_val and y_val"):
+        best_lam(X, y, "validation")
