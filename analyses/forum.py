@@ -167,7 +167,9 @@ def render(r: ForumResults):
         truth = (f" The post's arithmetic holds: the true weights have ‖w*‖²/2 = {fmt(r.true_half_sq_norm)}. "
                  f"From N(0, 1) instead of N(0, 0.01²), λ = 0 ends at validation {LOSS} {fmt(r.init_sd1['0'])} and "
                  f"λ = {wd:g} at {fmt(r.init_sd1['wd'])}, against {fmt(mse_0)} and {fmt(mse_wd)} from the small init: "
-                 f"the large init's null-space part is what decay removes.")
+                 + (f"decay removes the large init's null-space part within the run." if r.init_sd1["wd"] <= 2 * mse_wd
+                    else f"decay shrinks the large init's null-space part, but within {r.steps} steps λ = {wd:g} still "
+                         f"ends {fmt(r.init_sd1['wd'] / mse_wd)}× the small-init run, so decay does not rescue it."))
     floor_noise = (f" The noise alone would allow {fmt(r.noise_var)}." if math.isfinite(r.noise_var) else "")
     adamw_fits = long["AdamW"]["train_mse"] < 0.1 * r.ridge_train_mse
     adam_settles = long["Adam + L2"]["max_from_ridge"] < 0.1 * long["AdamW"]["max_from_ridge"]

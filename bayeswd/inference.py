@@ -399,6 +399,6 @@ def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 
     lam_draws = np.asarray(tree["posterior"]["lam"]).reshape(-1)
     lo, med, hi = np.quantile(lam_draws, [0.05, 0.5, 0.95])
     post = tree["posterior"]
-    loo = best_lam(X, y, "loo", lams=lams)   # the continuous optimum, not the grid point
+    loo = best_lam(X, y, "loo")   # the continuous optimum (its own bracketing grid: one number everywhere)
     return LambdaChoices(float(med), (float(lo), float(hi)), eb.lam, loo, lams, path.loo_mse, lam_draws,
                          np.asarray(post["noise_sd"]).reshape(-1), np.asarray(post["prior_sd"]).reshape(-1))

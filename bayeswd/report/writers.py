@@ -259,7 +259,7 @@ def results_json(sections: list[Section], meta: dict) -> str:
                                      "results": s.numbers, "tables": [t.rows for t in s.tables]} for s in sections},
                "timings": {"total_seconds": meta["total_seconds"], **{s.name: s.seconds for s in sections}},
                "cache": meta.get("cache", {}),
-               "answer_card": [{k: c[k] for k in ("source", "question", "section", "path", "value")}
+               "answer_card": [{k: c[k] for k in ("source", "question", "section", "path", "value", "verdict")}
                                for c in meta.get("card") or []]}
     return json.dumps(to_plain(payload), indent=2, sort_keys=True)
 
