@@ -92,11 +92,16 @@ def _exercise_5(data, seed: int, epochs: int, more_rows) -> dict:
     """Three remedies on the same validation rows: weight decay, early stopping, more training rows."""
     X, y = data.X_train, data.y_train
     lr = stability_bound(X, 0.0) / 2          # 1/h_max: stable and fast
+    # From w = 0, the closed forms' own start (a fair comparison), and from d2l's N(0, 0.01²) init.
+    zero = train(data, 0.0, lr=lr, epochs=epochs, batch_size=None, w0=np.zeros(data.num_inputs), b0=0.0)
     run = train(data, 0.0, lr=lr, epochs=epochs, batch_size=None, init_sd=EN["init_sd"], seed=seed)
-    val_curve = 2 * run.result.val_loss.values   # Σr²/(2n) → MSE
+    val_curve = 2 * zero.result.val_loss.values   # Σr²/(2n) → MSE
+    init_curve = 2 * run.result.val_loss.values
     out = {"min_norm": _val_mse(bayeswd.ridge(X, y, 0.0), data),
            "early_stopping": float(val_curve.min()), "early_stopping_epoch": int(val_curve.argmin()) + 1,
            "gd_final": float(val_curve[-1]), "stop_lr": float(lr), "stop_epochs": epochs,
+           "early_stopping_from_init": float(init_curve.min()),
+           "early_stopping_from_init_epoch": int(init_curve.argmin()) + 1,
            "more_rows": float("nan"), "more_rows_best_ridge": float("nan"), "more_rows_n": 0}
     if more_rows is not None:
         _, val = ridge_on_validation(more_rows)
@@ -161,9 +166,13 @@ def render(r: ExercisesResults):
             f"rows) gives {fmt(rem['more_rows'])} at λ = 0 and {fmt(rem['more_rows_best_ridge'])} at its best λ."
             if rem["more_rows_n"] else "More training rows cannot be drawn for a user's file, so that remedy is "
                                        "not measured here.")
+    close = abs(rem["early_stopping"] / opt["best_val_mse"] - 1) < 0.1
+    es_vs_decay = (f", within {pct(abs(rem['early_stopping'] / opt['best_val_mse'] - 1))} of weight decay at its best "
+                   f"λ, as section 10's \"early stopping is nearly the same regularizer\" predicts" if close else
+                   f", {pct(abs(rem['early_stopping'] / opt['best_val_mse'] - 1))} from weight decay at its best λ")
     answer = (f"The forum's accuracy moves between {pct(acc_lo)} and {pct(acc_hi)} over λ = 1…10 while the "
-              f"validation {LOSS} moves between {fmt(mse_lo)} and {fmt(mse_hi)}; early stopping reaches "
-              f"{fmt(rem['early_stopping'])} against weight decay's {fmt(opt['best_val_mse'])}; the matrix penalty is "
+              f"validation {LOSS} moves between {fmt(mse_lo)} and {fmt(mse_hi)}; early stopping from w = 0 "
+              f"reaches {fmt(rem['early_stopping'])} against weight decay's {fmt(opt['best_val_mse'])} (both from 0); the matrix penalty is "
               f"(λ/2)·tr(WᵀW); λ = {wd:g} is a N(0, τ²) prior with τ = {fmt(r.tau_for_wd)}{truth_clause}")
     text = f"""
 **Exercise 1 — λ against accuracy and loss.** The forum measured a "relative accuracy" 100·(1 − |mean(ŷ − y)/mean(y)|). It only sees the *average* error, so a model can score well on it while predicting badly: predicting the training mean for every row scores {pct(acc['constant_val_acc'])} on the validation rows. Over the forum's λ = 1…10 (d2l's run: SGD, lr 0.01, 10 epochs) the validation accuracy spans {pct(acc_lo)}…{pct(acc_hi)} and the validation {LOSS} {fmt(mse_lo)}…{fmt(mse_hi)}; the table lists both. Section 3 has the full λ sweep of training and validation loss.
@@ -182,7 +191,7 @@ which sets a weight exactly to 0 once its step is smaller than ηα. Section 4 r
 
 **Exercise 4 — the matrix penalty.** With k outputs the weights form a p×k matrix W and weight decay penalizes (λ/2)‖W‖²_F, the Frobenius norm: the sum of squares of all entries, which equals tr(WᵀW) and the sum of the squared singular values. For the {rows_}×{cols_} matrix of the several-outputs model (section 8) after 5 epochs: Σw² = {fmt(f['sum_of_squares'], 8)}, tr(WᵀW) = {fmt(f['trace_WtW'], 8)}, Σσᵢ² = {fmt(f['singular_values_sq'], 8)}. Its gradient is λW, entry by entry, which is the notebook's update (section 8). As a prior it is an independent N(0, τ²) on every entry.
 
-**Exercise 5 — other remedies, measured on the same data.** With λ = 0 the minimum-norm fit reaches a validation {LOSS} of {fmt(rem['min_norm'])}. Weight decay at the best λ on the validation rows reaches {fmt(opt['best_val_mse'])}. Early stopping (full-batch GD at λ = 0, step 1/h_max = {fmt(rem['stop_lr'])}, the best of {rem['stop_epochs']} epochs on the validation rows) reaches {fmt(rem['early_stopping'])} at epoch {rem['early_stopping_epoch']}, against {fmt(rem['gd_final'])} if it runs to the end; the GD run keeps its N(0, 0.01²) init's null-space part (section 5), which the closed forms, starting from 0, do not have. {more}
+**Exercise 5 — other remedies, measured on the same data.** With λ = 0 the minimum-norm fit reaches a validation {LOSS} of {fmt(rem['min_norm'])}. Weight decay at the best λ on the validation rows reaches {fmt(opt['best_val_mse'])}. Early stopping (full-batch GD at λ = 0, step 1/h_max = {fmt(rem['stop_lr'])}, the best of {rem['stop_epochs']} epochs on the validation rows), started like the closed forms from w = 0, reaches {fmt(rem['early_stopping'])} at epoch {rem['early_stopping_epoch']}, against {fmt(rem['gd_final'])} if it runs to the end{es_vs_decay}. Started instead from d2l's N(0, 0.01²) init it reaches {fmt(rem['early_stopping_from_init'])} (epoch {rem['early_stopping_from_init_epoch']}): that run keeps the init's null-space part (section 5), which no start at 0 has. {more}
 **Exercise 6 — the prior.** Posterior ∝ likelihood × prior; taking −log and multiplying by σ²/n turns it into Σr²/(2n) + (λ/2)‖w‖² with λ = σ²/(nτ²). With {sigma_text} and n = {r.n_train}, λ = {wd:g} is the prior sd τ = σ/√(nλ) = {fmt(r.tau_for_wd)}; {truth_text} PyMC's MAP under that prior equals the ridge solution at λ = {wd:g} to {fmt(r.map_minus_ridge)}. A Laplace prior with scale s gives the L1 penalty α‖w‖₁ with α = σ²/(ns) (section 4).
 """
     rows = [["λ", wd], ["prior sd τ for that λ", r.tau_for_wd]]
@@ -196,7 +205,8 @@ which sets a weight exactly to 0 once its step is smaller than ηα. Section 4 r
                                                 acc["val_mse"])])
     remedies = Table(f"Exercise 5: validation {LOSS} of each remedy.", ["remedy", f"validation {LOSS}"],
                      [["none (λ = 0, minimum norm)", rem["min_norm"]], ["weight decay, best λ", opt["best_val_mse"]],
-                      ["early stopping, best epoch", rem["early_stopping"]],
+                      ["early stopping from w = 0, best epoch", rem["early_stopping"]],
+                      ["early stopping from N(0, 0.01²), best epoch", rem["early_stopping_from_init"]],
                       [f"{MORE_ROWS}× training rows, λ = 0", rem["more_rows"]],
                       [f"{MORE_ROWS}× training rows, best λ", rem["more_rows_best_ridge"]]])
     return section(__name__, r, answer, text, [], [acc_table, remedies, table],

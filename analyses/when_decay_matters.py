@@ -27,7 +27,7 @@ QUESTION = ("Over p/n, noise and the initialization's scale, when does weight de
             "descent, and by how much?")
 SETTINGS = {"draws": Count(8, low=1, high=1000, help="data draws per cell of the diagram"),
             "seeds": Count(16, low=1, high=1000, help="initialization and minibatch seeds per data draw"),
-            "epochs": Count(100, low=1, high=10_000, help="training epochs (4 minibatch steps each)")}
+            "epochs": Count(100, low=1, high=10_000, help="training epochs (4 minibatch steps each); d2l runs 10")}
 QUICK = {"draws": 2, "seeds": 4}
 TYPICAL_SECONDS = {"quick": 12.0, "full": 25.0}
 
@@ -39,6 +39,7 @@ NOISES = (0.01, 0.1, 0.3)                    # d2l's noise sd first
 INIT_SDS = (0.0, 0.01, 0.1)                  # from zero, d2l's init, ten times d2l's
 LAMS = np.r_[0.0, D2L_LAM, log_grid(1e-3, 30.0, 22)]
 D2L_POINT = (10.0, 0.01, 0.01)               # (γ, noise sd, init sd) of the d2l chapter
+D2L_EPOCHS = 10                              # the chapter's run length; the diagram's may differ, and says so
 MATTERS = 2.0                                # "matters": the best λ at least halves the excess MSE
 
 
@@ -185,9 +186,11 @@ def render(r: PhaseResults):
                  f"GD at λ = 0, at λ = {D2L_LAM:g} and at the best λ (points), with the Marchenko–Pastur limits "
                  f"(lines).", curves, cols=len(r.init_sds), height=3.8, sharey=True)
 
+    epochs_note = ("" if r.epochs == D2L_EPOCHS else
+                   f"; trained {r.epochs} epochs where the chapter trains {D2L_EPOCHS}, so not d2l's run itself")
     answer = (f"The best λ at least halves GD's {EXCESS} in {fmt(100 * share)}% of the "
               f"{matters.size} cells; at the d2l setting (γ = {D2L_POINT[0]:g}, noise sd {D2L_POINT[1]:g}, init sd "
-              f"{D2L_POINT[2]:g}) it lowers it {fmt(d2l['gain'])}-fold, from {fmt(d2l['no_decay'])} to "
+              f"{D2L_POINT[2]:g}{epochs_note}) it lowers it {fmt(d2l['gain'])}-fold, from {fmt(d2l['no_decay'])} to "
               f"{fmt(d2l['best'])} (λ = {fmt(d2l['best_lam'])}).")
     init_text = "; ".join(f"init sd {sd:g}: {fmt(100 * v)}% of cells" for sd, v in by_init.items())
     noise_text = "; ".join(f"noise sd {nz:g}: {fmt(100 * v)}%" for nz, v in by_noise.items())
@@ -196,7 +199,7 @@ Each cell is a synthetic problem in d2l's shape: n = {N_TRAIN} training rows, x 
 
 **Where decay matters** (gain ≥ {MATTERS:g}), as a share of each row or column of the diagram: {init_text}; {noise_text}. At λ = 0 the initialization's null-space part — the part of w₀ the training rows never see — survives untouched (section 5) and adds about (1 − 1/γ)·p·init sd² to the error: at γ = {r.gammas[-1]:g} and init sd {r.init_sds[-1]:g} that is {fmt(init_part)}, {fmt(100 * init_share)}% of the measured {fmt(float(s['no_decay'][-1, ni, -1]))}. Decay shrinks it by (1 − ηλ) per step. From a zero start there is no such part and only noise is left to fight: decay matters in {int(zero_start.sum())} of those {zero_start.size} cells{', at noise sd ' + ', '.join(f'{v:g}' for v in zero_noises) if zero_noises else ''}.
 
-**The d2l point** (red box): {EXCESS} {fmt(d2l['no_decay'])} at λ = 0, {fmt(d2l['d2l_decay'])} at λ = {D2L_LAM:g}, {fmt(d2l['best'])} at the best λ = {fmt(d2l['best_lam'])}.
+**The d2l point** (red box; the chapter's γ, noise and init{epochs_note}): {EXCESS} {fmt(d2l['no_decay'])} at λ = 0, {fmt(d2l['d2l_decay'])} at λ = {D2L_LAM:g}, {fmt(d2l['best'])} at the best λ = {fmt(d2l['best_lam'])}.
 
 **Against Marchenko–Pastur.** As n and p grow with p/n = γ, GD at λ = 0 run to convergence has {EXCESS} σ²γ/(1 − γ) below γ = 1 and ‖w*‖²(1 − 1/γ) + σ²/(γ − 1) + (1 − 1/γ)·p·init sd² above it; ridge at its optimal λ* = σ²γ/‖w*‖² follows the Stieltjes-transform formula of section 10. The limits describe converged runs: after {steps} steps of lr {LR:g} the slowest direction (the Marchenko–Pastur edge (1 − √γ)²) has shrunk below 1% only at γ = {', '.join(f'{r.gammas[i]:g}' for i in converged) or 'none of the grid'}. {gap_text}In the other {len(unconverged) * r.noises.size * r.init_sds.size} cells the λ = 0 run stopped early: it lies below the converged limit in {below} of them (stopping early acted as decay, as next to γ = 1 where the limit is large) and above it in the rest (the signal not yet fitted).
 """
