@@ -17,6 +17,7 @@ from bayeswd.analyses._common import (LOSS, Context, Count, Flag, Names, Real, R
 
 NAME = "uncertainty"
 TITLE = "7. Uncertainty: predictive bands and sampler agreement"
+RHAT_BAR, ESS_BAR = 1.01, 400     # the diagnostics' bars bayeswd.inference warns at
 QUESTION = "Are the posterior's predictive intervals calibrated, and do exact, NUTS and Gibbs draws agree?"
 SETTINGS = {"prior_sd": Real(0.01, positive=True, high=100, help="the Gaussian prior's sd τ"),
             "draws": Count(1000, low=100, high=20000, help="draws per chain"),
@@ -146,6 +147,13 @@ def render(r: UncertaintyResults):
         agree = worst <= r.z_bar
         agreement = (f"every NUTS back-end {'matches' if agree else 'does NOT match'} the exact posterior means: the "
                      f"largest |z| is {fmt(worst)} against the bar {fmt(r.z_bar)}")
+        # A headline never says "matches" over a failed diagnostic without saying so (the library's bars).
+        failed = [row for row in nuts if not (row["max_rhat"] < RHAT_BAR and row["min_ess_bulk"] >= ESS_BAR)]
+        if failed:
+            agreement += ("; but " + ", ".join(f"{row['name']} (largest R-hat {fmt(row['max_rhat'], 4)}, smallest "
+                                                f"bulk ESS {fmt(row['min_ess_bulk'])})" for row in failed)
+                          + f" did not pass R-hat < {RHAT_BAR:g} and ESS ≥ {ESS_BAR:g}, so "
+                          + ("that agreement is weaker evidence" if len(failed) == 1 else "their agreement is weaker evidence"))
     else:
         agreement = "no NUTS back-end was run (nuts_samplers is empty)"
     if r.settings["laplace_nuts"]:
