@@ -26,6 +26,7 @@ SETTINGS = {"n_lams": Count(60, low=2, high=2000, help="λ grid points"),
 QUICK = {"n_lams": 20, "gd_seeds": 2, "map_points": 2}  # the full-Bayes model has 2 parameters: full size is cheap
 TYPICAL_SECONDS = {"quick": 20.0, "full": 25.0}
 D2L_LAMBDA = 3.0
+EVIDENCE_POINTS = 200
 # scikit-learn BayesianRidge's default Gamma(1e-6, 1e-6) hyperpriors on both precisions
 BAYESIAN_RIDGE_HYPERPRIOR = (1e-6, 1e-6, 1e-6, 1e-6)
 
@@ -96,13 +97,14 @@ def compute(ctx: Context) -> ChoosingResults:
     val_at = {k: float(_mse(bayeswd.ridge(X, y, v).predict(data.X_val), data.y_val)) for k, v in marks.items()}
     ridge_val = _mse(path.predict(data.X_val), data.y_val)
     best_val_lam = best_lam(X, y, "validation", X_val=data.X_val, y_val=data.y_val)
-    ev = evidence_path(X, y, lams)
+    ev_lams = log_grid(lams[0], lams[-1], EVIDENCE_POINTS)   # closed forms: a fine grid costs nothing
+    ev = evidence_path(X, y, ev_lams)
     near = ev.lams[ev.log_evidence >= ev.log_evidence.max() - 1]
     known = {"log_evidence_known": np.array([]), "evidence_known_lam": float("nan"), "evidence_known_drop": float("nan")}
     if ctx.has_truth:   # σ known: the evidence now separates the λ (it cannot trade noise for prior)
         ev_lam = best_lam(X, y, "evidence", noise_sd=data.noise)
         at = evidence_path(X, y, [ev_lam, D2L_LAMBDA], noise_sd=data.noise).log_evidence
-        known = {"log_evidence_known": evidence_path(X, y, lams, noise_sd=data.noise).log_evidence,
+        known = {"log_evidence_known": evidence_path(X, y, ev_lams, noise_sd=data.noise).log_evidence,
                  "evidence_known_lam": ev_lam, "evidence_known_drop": float(at[0] - at[1])}
     return ChoosingResults(
         **ctx.shared(), lams=lams, ridge_train_mse=_mse(path.predict(X), y), ridge_val_mse=ridge_val,
@@ -139,23 +141,27 @@ def render(r: ChoosingResults):
     def panels(axes):
         from bayeswd import plot
 
+        # Validation and training apart: on one axis the training MSE's decades squash validation flat.
         plot.loss_vs_lambda(r.lams, {
-            f"closed form, train {LOSS}": (r.ridge_train_mse, dict(color="tab:blue")),
-            "closed form = converged GD = MAP = posterior mean, validation": (r.ridge_val_mse,
-                                                                               dict(color="tab:orange")),
-            f"GD 10 epochs, train (mean of {s['gd_seeds']} seeds)": (r.gd_train_mse, dict(color="tab:blue", ls="--")),
-            "GD 10 epochs, validation": (r.gd_val_mse, dict(color="tab:orange", ls="--"))}, axes[0],
-            marks=r.marks, ylabel=LOSS, title="Loss against λ")
-        plot.evidence_curve(r.evidence_lams, r.log_evidence, axes[1],
-                            best=float(r.evidence_lams[np.argmax(r.log_evidence)]),
+            "closed form = converged GD = MAP = posterior mean": (r.ridge_val_mse, dict(color="tab:orange")),
+            f"GD 10 epochs (mean of {s['gd_seeds']} seeds)": (r.gd_val_mse, dict(color="tab:orange", ls="--"))},
+            axes[0], marks={**r.marks, "best on validation": r.best_val_lam}, ylabel=f"validation {LOSS}",
+            title=f"Validation {LOSS} against λ")
+        plot.loss_vs_lambda(r.lams, {
+            "closed form": (r.ridge_train_mse, dict(color="tab:blue")),
+            f"GD 10 epochs (mean of {s['gd_seeds']} seeds)": (r.gd_train_mse, dict(color="tab:blue", ls="--"))},
+            axes[1], ylabel=f"training {LOSS}", title=f"Training {LOSS} against λ")
+        plot.evidence_curve(r.evidence_lams, r.log_evidence, axes[2],
+                            best=r.marks["empirical Bayes"] if r.eb_prior_sd > 0 else None,
                             known=r.log_evidence_known, known_best=r.evidence_known_lam if known else None)
-        plot.lambda_posterior(r.lam_draws, axes[2], interval=r.full_bayes_interval,
+        plot.lambda_posterior(r.lam_draws, axes[3], interval=r.full_bayes_interval,
                               truth=r.bayes_optimal_lam if r.has_truth else None)
 
-    figure = draw("lambda_curves", f"Top: training and validation {LOSS} against λ; vertical lines mark the λ each "
-                                   "method chose. Middle: the marginal likelihood (evidence) relative to its maximum, "
+    figure = draw("lambda_curves", f"First: validation {LOSS} against λ, vertical lines at the λ each method chose. "
+                                   f"Second: training {LOSS}. Third: the marginal likelihood (evidence) relative to its "
+                                   "maximum, "
                                    "σ fitted at each λ" + (" and σ known (clipped at −30 nats)" if known else "") + ". "
-                                   "Bottom: the full-Bayes posterior of λ with its 90% interval.", panels, rows=3,
+                                   "Last: the full-Bayes posterior of λ with its 90% interval.", panels, rows=4,
                   height=3.4)
     rows = [[k, v, r.val_mse_at[k]] for k, v in r.marks.items()]
     rows.append(["best on validation (uses the validation rows)", r.best_val_lam, r.best_val_mse])
@@ -200,7 +206,7 @@ def render(r: ChoosingResults):
 
 **Exercise 2** asks whether the validation-optimal λ ({fmt(r.best_val_lam)}) is really optimal. It is an oracle: it was chosen with the validation rows, so its validation {LOSS} is optimistic. Three choices use only the {r.n_train} training rows: exact leave-one-out cross-validation (refit without each row, predict it), **empirical Bayes** (type-II maximum likelihood: choose σ and τ that make the training targets most probable, integrating the weights out; the probability is the **evidence**) and **full Bayes** (put broad priors on σ and τ and report the posterior of λ = σ²/(nτ²)).
 
-**What the evidence can and cannot say.** The marginal likelihood (evidence) p(y | λ) is the probability of the training targets with the weights integrated out. With σ fitted at each λ (figure, middle, purple) it moves by {fmt(r.evidence_range_nats)} nats over the whole grid, λ = {fmt(grid_lo)} to {fmt(grid_hi)}{'; empirical Bayes therefore lands wherever that flat curve happens to peak' if narrow_flat else ''}, and with scikit-learn BayesianRidge's default Gamma(1e-6, 1e-6) hyperpriors the same fit moves to λ = {fmt(r.bayesian_ridge_lam)}. {truth} {known_text}
+**What the evidence can and cannot say.** The marginal likelihood (evidence) p(y | λ) is the probability of the training targets with the weights integrated out. With σ fitted at each λ (figure, third panel, purple) it moves by {fmt(r.evidence_range_nats)} nats over the whole grid, λ = {fmt(grid_lo)} to {fmt(grid_hi)}{'; empirical Bayes therefore lands wherever that flat curve happens to peak' if narrow_flat else ''}, and with scikit-learn BayesianRidge's default Gamma(1e-6, 1e-6) hyperpriors the same fit moves to λ = {fmt(r.bayesian_ridge_lam)}. {truth} {known_text}
 
 Over the whole grid the closed-form validation {LOSS} ranges from {fmt(float(np.min(r.ridge_val_mse)))} to {fmt(float(np.max(r.ridge_val_mse)))}; the minimum-norm solution (λ → 0) scores {fmt(r.min_norm_val_mse)}. Section 5 shows that the initialization moves it much further.
 """

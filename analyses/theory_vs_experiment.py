@@ -43,7 +43,9 @@ Results = TheoryResults
 
 def compute(ctx: Context) -> TheoryResults:
     p = ctx.params
-    grid = np.concatenate([log_grid(0.05, 0.97, 60), log_grid(1.03, 20, 60)])
+    # Dense toward γ = 1 on both sides, where the minimum-norm risk diverges: the peak must be drawn, not skipped.
+    near_one = 10 ** -np.linspace(0.5, 3, 40)
+    grid = np.unique(np.concatenate([log_grid(0.05, 0.7, 40), 1 - near_one, 1 + near_one, log_grid(1.35, 20, 40)]))
     mc = []
     for i, g in enumerate(GAMMAS):
         lam_opt = optimal_lam(g, R2, NOISE_VAR)
