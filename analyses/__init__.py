@@ -14,8 +14,11 @@ import importlib.util
 from pathlib import Path
 
 # Report order. Module names, imported lazily: `bayeswd list` must stay fast.
-MODULES = ("weight_decay_is_a_prior", "d2l_reproduced", "choosing_lambda", "two_priors", "subspace_init", "gd_sampler", "uncertainty",
-           "seed002_multioutput", "seed004_mlp", "theory_vs_experiment", "exercises", "forum", "when_decay_matters")
+# The main path a class follows (sections 1–5), then the appendices (A–H), collapsed on the page.
+MAIN = ("weight_decay_is_a_prior", "subspace_init", "choosing_lambda", "two_priors", "d2l_reproduced")
+APPENDICES = ("gd_sampler", "uncertainty", "seed002_multioutput", "seed004_mlp", "theory_vs_experiment", "exercises",
+              "forum", "when_decay_matters")
+MODULES = MAIN + APPENDICES
 
 
 def load(name: str):

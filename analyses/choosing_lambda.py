@@ -202,13 +202,14 @@ def render(r: ChoosingResults):
     else:
         known_text = "Your data's noise sd is unknown, so the σ-known curve cannot be drawn."
     text = f"""
-**Exercise 1** asks for the training and validation loss as a function of λ. The closed-form curves are exact; gradient descent run to convergence lands on them for every λ > 0 (a test checks this to 1e-8), and so do the MAP estimate (largest difference from ridge {fmt(r.map_minus_ridge_max)} over {s['map_points']} λ values) and the posterior mean ({fmt(r.posterior_mean_minus_ridge_max)}). The dashed curves are d2l's actual protocol, 10 epochs of SGD from a N(0, 0.01²) init: at small λ they sit above the closed form because the init's null-space part has not been removed (section 5).
-
 **Exercise 2** asks whether the validation-optimal λ ({fmt(r.best_val_lam)}) is really optimal. It is an oracle: it was chosen with the validation rows, so its validation {LOSS} is optimistic. Three choices use only the {r.n_train} training rows: exact leave-one-out cross-validation (refit without each row, predict it), **empirical Bayes** (type-II maximum likelihood: choose σ and τ that make the training targets most probable, integrating the weights out; the probability is the **evidence**) and **full Bayes** (put broad priors on σ and τ and report the posterior of λ = σ²/(nτ²)).
 
 **What the evidence can and cannot say.** The marginal likelihood (evidence) p(y | λ) is the probability of the training targets with the weights integrated out. With σ fitted at each λ (figure, third panel, purple) it moves by {fmt(r.evidence_range_nats)} nats over the whole grid, λ = {fmt(grid_lo)} to {fmt(grid_hi)}{'; empirical Bayes therefore lands wherever that flat curve happens to peak' if narrow_flat else ''}, and with scikit-learn BayesianRidge's default Gamma(1e-6, 1e-6) hyperpriors the same fit moves to λ = {fmt(r.bayesian_ridge_lam)}. {truth} {known_text}
 
-Over the whole grid the closed-form validation {LOSS} ranges from {fmt(float(np.min(r.ridge_val_mse)))} to {fmt(float(np.max(r.ridge_val_mse)))}; the minimum-norm solution (λ → 0) scores {fmt(r.min_norm_val_mse)}. Section 5 shows that the initialization moves it much further.
+<!--more-->
+**Exercise 1** asks for the training and validation loss as a function of λ. The closed-form curves are exact; gradient descent run to convergence lands on them for every λ > 0 (a test checks this to 1e-8), and so do the MAP estimate (largest difference from ridge {fmt(r.map_minus_ridge_max)} over {s['map_points']} λ values) and the posterior mean ({fmt(r.posterior_mean_minus_ridge_max)}). The dashed curves are d2l's actual protocol, 10 epochs of SGD from a N(0, 0.01²) init: at small λ they sit above the closed form because the init's null-space part has not been removed (section 2).
+
+Over the whole grid the closed-form validation {LOSS} ranges from {fmt(float(np.min(r.ridge_val_mse)))} to {fmt(float(np.max(r.ridge_val_mse)))}; the minimum-norm solution (λ → 0) scores {fmt(r.min_norm_val_mse)}. Section 2 shows that the initialization moves it much further.
 """
     table = Table(f"Validation {LOSS} of the closed form at each chosen λ.", ["method", "λ", f"validation {LOSS}"], rows)
     return section(__name__, r, answer, text, [figure], [table], {"validation_spread": spread})

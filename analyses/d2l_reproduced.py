@@ -16,7 +16,7 @@ from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table
                                       section, script_main)
 
 NAME = "d2l_reproduced"
-TITLE = "2. The d2l weight-decay runs, reproduced"
+TITLE = "5. The d2l weight-decay runs, reproduced"
 QUESTION = "What do d2l's λ = 0 and λ = 3 runs show, and what does its printed 'L2 norm of w' measure?"
 SETTINGS = {"wd": Real(3.0, low=0, high=50, help="the chapter's weight decay, each framework's spelling; "
                                                  "λ·lr stays below 2 in every run up to 50"),
@@ -280,11 +280,20 @@ def render(results: D2lResults):
     book_note = ("" if book_matches else
                  f" The book's numbers were printed for wd = {BOOK_WD:g}; with wd = {wd:g} only its wd = 0 rows "
                  f"compare.")
+    seed_book = {key: BOOK[key]["JAX seed"] for key in ("en scratch, λ = 0", "en scratch, λ = wd",
+                                                       "JAX concise (revision), wd")}
+    jax_w = _row(results, "JAX concise (revision), wd")
+    seed_text = (f" The seed document this project started from (d2l's JAX text) printed "
+                 f"{seed_book['en scratch, λ = 0']:g} at λ = 0, {seed_book['en scratch, λ = wd']:g} at λ = {wd:g} and "
+                 f"{seed_book['JAX concise (revision), wd']:g} for the concise JAX run; ours are "
+                 f"{_pm(en0, 'l2_penalty', 4)}, {_pm(enw, 'l2_penalty', 4)} and {_pm(jax_w, 'l2_penalty', 4)}."
+                 if book_matches else "")
     text = f"""
 **What "scratch" and "concise" mean.** d2l trains each model twice: *from scratch*, with the penalty written out by hand, and *concisely*, with a framework's built-in `weight_decay` knob. The scratch runs minimize J = Σr²/(2n) + (λ/2)‖w‖² by minibatch SGD (stochastic gradient descent on batches of 5 rows, reshuffled every epoch). d2l's loss Σr²/(2n) is half the mean squared error; this report shows the **{LOSS}** (mean of r² over rows) everywhere.
 
-**What the book printed, and what these runs print.** {recipe_text} The table compares the book with the mean ± sd of each run over {n_rep} {over}.{book_note} The English editions print `l2_penalty(w)` = ‖w‖²/2, half the **squared** norm; the Chinese edition prints `torch.norm(w)` = ‖w‖. At λ = 0 the English scratch run prints {_pm(en0, 'l2_penalty', 4)}, {near(en0['mean']['l2_penalty'], init_half_sq)} the initialization's own p·0.01²/2 = {fmt(init_half_sq)}: {results.steps_en} SGD steps barely move the {null_dims} directions the {results.rank} independent training rows cannot see (section 5).
+**What the book printed, and what these runs print.** {recipe_text} The table compares the book with the mean ± sd of each run over {n_rep} {over}.{book_note}{seed_text} The English editions print `l2_penalty(w)` = ‖w‖²/2, half the **squared** norm; the Chinese edition prints `torch.norm(w)` = ‖w‖. At λ = 0 the English scratch run prints {_pm(en0, 'l2_penalty', 4)}, {near(en0['mean']['l2_penalty'], init_half_sq)} the initialization's own p·0.01²/2 = {fmt(init_half_sq)}: {results.steps_en} SGD steps barely move the {null_dims} directions the {results.rank} independent training rows cannot see (section 2).
 
+<!--more-->
 **The concise runs** are the same minimizer in other spellings: PyTorch's `MSELoss` has no ½, so `weight_decay={wd:g}` means λ = {fmt(torch_w['lam'])} at twice the learning rate; TensorFlow's `l2(wd)` and its mean of r² are both doubled, so λ = wd at twice the rate; MXNet and the JAX revision match the scratch objective; the printed JAX chapter also decays the bias.
 
 **What prior each spelling implies** (`bayeswd.implied_prior`). {_implied_text(results)}

@@ -21,7 +21,7 @@ from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table
                                       section, script_main)
 
 NAME = "exercises"
-TITLE = "11. The six exercises"
+TITLE = "F. The six exercises"
 QUESTION = "What do d2l's six exercises ask, and what do the measured numbers answer?"
 SETTINGS = {"wd": Real(3.0, low=0, high=1e4, positive=True, help="the λ whose prior is asked for"),
             "stop_epochs": Count(300, low=2, high=10**5, help="full-batch epochs of the early-stopping run")}
@@ -168,7 +168,7 @@ def render(r: ExercisesResults):
                                        "not measured here.")
     close = abs(rem["early_stopping"] / opt["best_val_mse"] - 1) < 0.1
     es_vs_decay = (f", within {pct(abs(rem['early_stopping'] / opt['best_val_mse'] - 1))} of weight decay at its best "
-                   f"λ, as section 10's \"early stopping is nearly the same regularizer\" predicts" if close else
+                   f"λ, as appendix E's \"early stopping is nearly the same regularizer\" predicts" if close else
                    f", {pct(abs(rem['early_stopping'] / opt['best_val_mse'] - 1))} from weight decay at its best λ")
     answer = (f"The forum's accuracy moves between {pct(acc_lo)} and {pct(acc_hi)} over λ = 1…10 while the "
               f"validation {LOSS} moves between {fmt(mse_lo)} and {fmt(mse_hi)}; early stopping from w = 0 "
@@ -189,9 +189,9 @@ $$w \\leftarrow S_{{\\eta\\alpha}}\\bigl(w - \\eta\\,\\nabla_w L(w, b)\\bigr),\\
 
 which sets a weight exactly to 0 once its step is smaller than ηα. Section 4 runs both (`bayeswd.train(..., penalty="l1", l1_method=...)`) and counts the exact zeros.
 
-**Exercise 4 — the matrix penalty.** With k outputs the weights form a p×k matrix W and weight decay penalizes (λ/2)‖W‖²_F, the Frobenius norm: the sum of squares of all entries, which equals tr(WᵀW) and the sum of the squared singular values. For the {rows_}×{cols_} matrix of the several-outputs model (section 8) after 5 epochs: Σw² = {fmt(f['sum_of_squares'], 8)}, tr(WᵀW) = {fmt(f['trace_WtW'], 8)}, Σσᵢ² = {fmt(f['singular_values_sq'], 8)}. Its gradient is λW, entry by entry, which is the notebook's update (section 8). As a prior it is an independent N(0, τ²) on every entry.
+**Exercise 4 — the matrix penalty.** With k outputs the weights form a p×k matrix W and weight decay penalizes (λ/2)‖W‖²_F, the Frobenius norm: the sum of squares of all entries, which equals tr(WᵀW) and the sum of the squared singular values. For the {rows_}×{cols_} matrix of the several-outputs model (appendix C) after 5 epochs: Σw² = {fmt(f['sum_of_squares'], 8)}, tr(WᵀW) = {fmt(f['trace_WtW'], 8)}, Σσᵢ² = {fmt(f['singular_values_sq'], 8)}. Its gradient is λW, entry by entry, which is the notebook's update (appendix C). As a prior it is an independent N(0, τ²) on every entry.
 
-**Exercise 5 — other remedies, measured on the same data.** With λ = 0 the minimum-norm fit reaches a validation {LOSS} of {fmt(rem['min_norm'])}. Weight decay at the best λ on the validation rows reaches {fmt(opt['best_val_mse'])}. Early stopping (full-batch GD at λ = 0, step 1/h_max = {fmt(rem['stop_lr'])}, the best of {rem['stop_epochs']} epochs on the validation rows), started like the closed forms from w = 0, reaches {fmt(rem['early_stopping'])} at epoch {rem['early_stopping_epoch']}, against {fmt(rem['gd_final'])} if it runs to the end{es_vs_decay}. Started instead from d2l's N(0, 0.01²) init it reaches {fmt(rem['early_stopping_from_init'])} (epoch {rem['early_stopping_from_init_epoch']}): that run keeps the init's null-space part (section 5), which no start at 0 has. {more}
+**Exercise 5 — other remedies, measured on the same data.** With λ = 0 the minimum-norm fit reaches a validation {LOSS} of {fmt(rem['min_norm'])}. Weight decay at the best λ on the validation rows reaches {fmt(opt['best_val_mse'])}. Early stopping (full-batch GD at λ = 0, step 1/h_max = {fmt(rem['stop_lr'])}, the best of {rem['stop_epochs']} epochs on the validation rows), started like the closed forms from w = 0, reaches {fmt(rem['early_stopping'])} at epoch {rem['early_stopping_epoch']}, against {fmt(rem['gd_final'])} if it runs to the end{es_vs_decay}. Started instead from d2l's N(0, 0.01²) init it reaches {fmt(rem['early_stopping_from_init'])} (epoch {rem['early_stopping_from_init_epoch']}): that run keeps the init's null-space part (section 2), which no start at 0 has. {more}
 **Exercise 6 — the prior.** Posterior ∝ likelihood × prior; taking −log and multiplying by σ²/n turns it into Σr²/(2n) + (λ/2)‖w‖² with λ = σ²/(nτ²). With {sigma_text} and n = {r.n_train}, λ = {wd:g} is the prior sd τ = σ/√(nλ) = {fmt(r.tau_for_wd)}; {truth_text} PyMC's MAP under that prior equals the ridge solution at λ = {wd:g} to {fmt(r.map_minus_ridge)}. A Laplace prior with scale s gives the L1 penalty α‖w‖₁ with α = σ²/(ns) (section 4).
 """
     rows = [["λ", wd], ["prior sd τ for that λ", r.tau_for_wd]]

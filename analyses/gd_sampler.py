@@ -16,7 +16,7 @@ from bayeswd.samplers import gibbs_bayesian_lasso
 from bayeswd.analyses._common import Context, Count, Real, Results, Table, draw, fmt, section, script_main
 
 NAME = "gd_sampler"
-TITLE = "6. When is gradient descent a posterior sampler?"
+TITLE = "A. When is gradient descent a posterior sampler?"
 QUESTION = "If weight decay is a prior, are trained weights posterior samples? When exactly, and how far off otherwise?"
 SETTINGS = {"prior_sd": Real(0.01, positive=True, high=100, help="the prior sd τ (also the starts' sd) on data "
                                                                  "with a known truth; your data use empirical Bayes's"),

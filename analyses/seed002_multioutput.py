@@ -20,7 +20,7 @@ from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table
                                       script_main)
 
 NAME = "seed002_multioutput"
-TITLE = "8. Several outputs: a hand-written update against the framework"
+TITLE = "C. Several outputs: a hand-written update against the framework"
 QUESTION = "Do the notebook's hand-derived L2 update, bayeswd's compiled gradient and optax's decay take the same steps?"
 SETTINGS = {"lambd": Real(0.01, low=0, high=10, help="the notebook's weight decay (PyTorch spelling)"),
             "lr": Real(0.01, positive=True, high=1.0, help="the notebook's learning rate"),

@@ -18,7 +18,7 @@ from bayeswd.analyses._common import (Context, Count, Real, Results, Table, draw
                                       script_main)
 
 NAME = "seed004_mlp"
-TITLE = "9. A neural network on random labels"
+TITLE = "D. A neural network on random labels"
 QUESTION = "Does weight decay stop a 1000→500→1 sigmoid MLP from memorizing random labels, and is manual decay optax's?"
 SETTINGS = {"epochs": Count(1000, high=20000, help="full-batch epochs"),
             "lr": Real(0.1, positive=True, high=10, help="SGD learning rate"),

@@ -16,7 +16,7 @@ from bayeswd.analyses._common import (EXCESS, LOSS, Context, Count, Real, Result
                                       script_main)
 
 NAME = "subspace_init"
-TITLE = "5. Row space, null space and the initialization"
+TITLE = "2. Row space, null space and the initialization"
 QUESTION = "Why does λ = 3 'help' in d2l, and how much of the validation loss is decided by the init?"
 SETTINGS = {"wd": Real(3.0, low=0, high=50, help="the decay compared with λ = 0"),
             "mc_seeds": Count(200, low=2, high=5000, help="Monte Carlo seeds for the init law"),
@@ -132,8 +132,9 @@ def render(r: SubspaceResults):
 **Row space and null space.** Every gradient of the data term is a combination of the {r.n_train} training rows, so gradient descent moves w only inside the space those rows span, the *row space* ({r.rank} dimensions: with the bias trained alongside, each step's gradient Xᵀr/n combines the raw rows, so no centring applies). The other {null_dims} directions, the *null space*, are invisible to the data: there nothing but the initialization and the decay act. With plain SGD and coupled L2, (I − P)w_T = (1 − ηλ)^T (I − P)w₀ exactly, whatever the minibatches (P projects onto the row space; tested to 1e-10). The forum's suspicion is right, with numbers. Errors below are in {EXCESS}: the validation {LOSS} a model would have on fresh x ~ N(0, I), minus the noise variance σ² no model can remove.
 
 - **Why λ = {wd:g} "helps".** In the English-edition run (init sd 0.01, {r.steps['en']} steps of η = {lr_en:g}) the null-space factor is (1 − {lr_en:g}·{wd:g})^{r.steps['en']} = {fmt(enw['null_factor'])}. The init's null part, ‖(I − P)w₀‖² = {fmt(en0['init_null_sq'])}, is a random vector unrelated to the truth's null part ({fmt(en0['truth_null_sq'])}, which no gradient can reach); shrinking it takes the null-space error from {fmt(en0['null_error_sq'])} to {fmt(enw['null_error_sq'])}, while the row-space error goes from {fmt(en0['row_error_sq'])} to {fmt(enw['row_error_sq'])}.
-- **Why the printed norms look alike.** ‖w‖²/2 at λ = 0 is mostly the init's: the null part is untouched and the row part moves little in {r.steps['en']} steps (section 2).
+- **Why the printed norms look alike.** ‖w‖²/2 at λ = 0 is mostly the init's: the null part is untouched and the row part moves little in {r.steps['en']} steps (section 5).
 - **What init sd 1 does (Chinese edition).** ‖(I − P)w₀‖² = {fmt(zh0['init_null_sq'])}, so the λ = 0 run keeps an {EXCESS} of {fmt(zh0['excess_risk'])}; with λ = {wd:g} and {r.steps['zh']} steps of η = {CONFIGS['zh']['lr']:g} the factor is {fmt(zhw['null_factor'])} and the {EXCESS} falls to {fmt(zhw['excess_risk'])}.
+<!--more-->
 - **The init law.** Run to convergence at λ = 0 from w₀ with variance s₀² per weight, the expected {EXCESS} is R₀ + s₀²·tr(I − P), R₀ being the zero-init (minimum-norm) value {fmt(r.min_norm_excess)}. Over {r.settings['mc_seeds']} seeds {agreement}: {fmt(first['ratio_to_min_norm'])}× R₀ for sd 0.01, {fmt(torch['ratio_to_min_norm'])}× for PyTorch's default, {fmt(last['ratio_to_min_norm'])}× for sd 1.
 - **The Bayes-optimal λ and how little it matters.** With τ² = ‖w*‖²/p the optimal λ* = σ²/(nτ²) = {fmt(r.bayes_optimal_lam)}. Closed-form validation {LOSS}: minimum-norm {fmt(r.closed_form_val_mse['min_norm'])}, λ* {fmt(r.closed_form_val_mse['bayes_optimal'])}, λ = {wd:g} {fmt(r.closed_form_val_mse['wd'])}. The asymptotic theory for γ = p/n = {fmt(r.num_inputs / r.n_train)} gives {fmt(r.asymptotic['min_norm'], 5)} (minimum-norm) and {fmt(r.asymptotic['optimal_ridge'], 5)} (optimal ridge) in {EXCESS}.
 """

@@ -14,7 +14,7 @@ from bayeswd.analyses._common import (EXCESS, Context, Count, Results, Table, dr
                                       script_main)
 
 NAME = "theory_vs_experiment"
-TITLE = "10. Theory vs experiment"
+TITLE = "E. Theory vs experiment"
 QUESTION = "Do the asymptotic risk formulas predict finite-sample ridge, and how close is early stopping to ridge?"
 SETTINGS = {"n": Count(200, low=10, high=1000, help="rows of each Monte Carlo problem (p = γ·n)"),
             "reps": Count(10, low=2, high=200, help="Monte Carlo repetitions per γ (2 or more for an error bar)")}

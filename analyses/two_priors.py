@@ -160,10 +160,11 @@ def render(r: TwoPriorsResults):
     text = f"""
 A Gaussian prior N(0, τ²) is L2 decay with λ = σ²/(nτ²); a Laplace prior exp(−|w|/s)/(2s) is the L1 penalty α‖w‖₁ with α = σ²/(ns), scikit-learn's `Lasso(alpha)`. At equal variance (τ² = 2s²) the Laplace puts more mass near 0 and in the tails (top panel).
 
-**The mode is sparse, the posterior is not.** The lasso MAP is computed by FISTA (a proximal-gradient method that soft-thresholds after each step, so weights can sit exactly at zero; its duality gap certifies the optimum): {r.lasso_nonzeros} non-zero weights, {zeros} exact zeros. {ceiling_text} {truth}PyMC's `find_MAP` uses L-BFGS-B, a smooth method that cannot sit on the kinks at 0: it stops at {r.find_map_zeros} exact zeros and objective {fmt(r.find_map_objective, 5)} against {fmt(r.lasso_objective, 5)}. The posterior mean (Bayesian lasso, Gibbs sampler; largest R-hat {fmt(r.gibbs_max_rhat, 4)}, see section 7 for R-hat) averages over the posterior and is nowhere exactly zero (smallest |mean| {fmt(r.smallest_abs_posterior_mean)}).
+**The mode is sparse, the posterior is not.** The lasso MAP is computed by FISTA (a proximal-gradient method that soft-thresholds after each step, so weights can sit exactly at zero; its duality gap certifies the optimum): {r.lasso_nonzeros} non-zero weights, {zeros} exact zeros. {ceiling_text} {truth}PyMC's `find_MAP` uses L-BFGS-B, a smooth method that cannot sit on the kinks at 0: it stops at {r.find_map_zeros} exact zeros and objective {fmt(r.find_map_objective, 5)} against {fmt(r.lasso_objective, 5)}. The posterior mean (Bayesian lasso, Gibbs sampler; largest R-hat {fmt(r.gibbs_max_rhat, 4)}, see appendix B for R-hat) averages over the posterior and is nowhere exactly zero (smallest |mean| {fmt(r.smallest_abs_posterior_mean)}).
 
 **Prediction.** On the validation rows the lasso MAP scores {LOSS} {fmt(r.val_mse_lasso)}; ridge with the Gaussian prior of the same variance (λ = {fmt(r.gaussian_lam)}) scores {fmt(r.val_mse_ridge)}.
 
+<!--more-->
 **Exercise 3 (the L1 update).** Training by SGD on Σr²/(2n) + α‖w‖₁ can use the subgradient α·sign(w), whose weights chatter around 0 and land exactly on it only by accident, or the proximal step (soft-thresholding after each SGD step), which sets weights exactly to zero. {ex3}
 """
     rows = [["lasso MAP (FISTA)", zeros, r.lasso_objective], ["find_MAP (L-BFGS-B)", r.find_map_zeros,

@@ -16,7 +16,7 @@ from bayeswd.analyses._common import (LOSS, Context, Count, Flag, Names, Real, R
                                       section, script_main)
 
 NAME = "uncertainty"
-TITLE = "7. Uncertainty: predictive bands and sampler agreement"
+TITLE = "B. Uncertainty: predictive bands and sampler agreement"
 RHAT_BAR, ESS_BAR = 1.01, 400     # the diagnostics' bars bayeswd.inference warns at
 QUESTION = "Are the posterior's predictive intervals calibrated, and do exact, NUTS and Gibbs draws agree?"
 SETTINGS = {"prior_sd": Real(0.01, positive=True, high=100, help="the Gaussian prior's sd τ"),
@@ -168,7 +168,7 @@ def render(r: UncertaintyResults):
               f"{pct(exact['coverage_50'])} and {pct(exact['coverage_90'])} of the {r.n_val} validation rows "
               f"({'within' if covered else 'outside'} 2 binomial standard errors of 90%); {agreement}.")
     text = f"""
-The posterior predictive for a new row x is N(m·x + b̄, σ² + Var[x·w + b]): the noise plus what the posterior is still unsure of. With {r.num_inputs} weights and few rows the second part is large: the null-space directions (section 5) keep their prior variance τ², and a new x has a component there. Coverage of nominal 50% and 90% intervals on the {r.n_val} validation rows is in the table; with {r.n_val} rows a 90% coverage has a binomial standard error of {pct(se, 2)}.
+The posterior predictive for a new row x is N(m·x + b̄, σ² + Var[x·w + b]): the noise plus what the posterior is still unsure of. With {r.num_inputs} weights and few rows the second part is large: the null-space directions (section 2) keep their prior variance τ², and a new x has a component there. Coverage of nominal 50% and 90% intervals on the {r.n_val} validation rows is in the table; with {r.n_val} rows a 90% coverage has a binomial standard error of {pct(se, 2)}.
 
 **How the samplers are checked.** NUTS (the No-U-Turn Sampler, the adaptive Hamiltonian Monte Carlo method of PyMC, numpyro and nutpie) gives correlated draws, so three diagnostics come with it. **R-hat** compares the spread within and between the 4 chains; values near 1 (below about 1.01) mean they agree. **ESS** (effective sample size) is how many independent draws the correlated ones are worth. **MCSE** (Monte Carlo standard error) is the sd of a posterior mean estimated from the draws, about the posterior sd / √ESS. Each sampler's posterior means are compared with the exact conjugate posterior as z = (mean − exact)/MCSE; over {r.num_inputs} weights, |z| above {fmt(r.z_bar)} would happen by chance with probability {pct(FAMILY_ALPHA, 2)} (Bonferroni). NUTS runs in the SVD basis of the centred design, where the likelihood is axis-aligned; on the raw parameterization with a diagonal mass matrix the same samplers fail their diagnostics without a single divergence (`benchmarks/sampling.py` measures it). The full-Bayes row samples σ and τ too, so its intervals are wider.
 

@@ -17,7 +17,7 @@ import bayeswd
 from bayeswd._validate import nonzero_singular
 from bayeswd.conventions import prior_sd_from_lam
 from bayeswd.engine import full_batch_schedule, stability_bound, train
-from bayeswd.gaussian import gaussian_posterior
+from bayeswd.gaussian import empirical_bayes, gaussian_posterior
 from bayeswd.inference import map_estimate
 from bayeswd.ridge import ridge_path
 from bayeswd.streams import stream
@@ -43,6 +43,7 @@ GD = {"lr": 0.01, "batch": 5, "epochs": 10}
 SLIDER_LAMS = (1e-3, 10**-1.5, 1.0, 10**0.5, 30.0)        # where Python's numbers are embedded for checking
 SLIDER_INIT_SDS = (0.01, 0.1, 1.0, 10**-1.5, 3.0)
 PREDICTED_ROWS = 3                                         # validation rows whose posterior sd the slider shows
+PICTURE_CHECKS = ((0.5, 0.25), (0.02, 0.01), (3.0, 2.0), (0.1, 0.06), (0.2, 0.12))   # (τ, s) the browser test sets
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class PriorResults(Results):
     two_d: dict                     # the 2-D problem: gram, xty, yty, n, σ, τ, s, λ, α, paths and MAP points
     slider: dict                    # the SVD payload the page's JavaScript computes from
     slider_reference: list          # Python's numbers at SLIDER_LAMS × SLIDER_INIT_SDS, for the browser test
+    bishop: dict                    # the derivation's numbers: 1-D example, predictive variance split, shrinkage, γ
 
 
 Results = PriorResults
@@ -94,6 +96,23 @@ def _map_by_proximal_gradient(gram, xty, lam: float = 0.0, alpha: float = 0.0) -
     return w
 
 
+def _first_zero(gram, xty) -> float:
+    """The exact α at which the 2-D lasso path first sets a weight to 0 (NaN if none before the origin).
+
+    From least squares both weights are active, so w(α) = G⁻¹(c − α·sign w_ols) is linear in α;
+    weight j reaches 0 at α_j = (G⁻¹c)_j / (G⁻¹ sign w_ols)_j. The first positive α_j is the hit, provided
+    the other weight is still non-zero there (else both reach 0 together, at the origin).
+    """
+    ols = np.linalg.solve(gram, xty)
+    slope = np.linalg.solve(gram, np.sign(ols))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hits = np.where(slope * ols > 0, ols / slope, np.inf)
+    j = int(np.argmin(hits))
+    if not np.isfinite(hits[j]) or np.all(ols - hits[j] * slope == 0):
+        return float("nan")
+    return float(hits[j])
+
+
 def _two_d(seed: int) -> dict:
     X, y = _two_d_problem(seed)
     n, sigma, tau, s = TWO_D["n"], TWO_D["noise_sd"], TWO_D["prior_sd"], TWO_D["laplace_scale"]
@@ -104,13 +123,16 @@ def _two_d(seed: int) -> dict:
     alphas = np.linspace(0, np.abs(xty).max(), 61)          # α ≥ max|c| puts the lasso at 0
     ridge_path_2d = np.array([_map_by_proximal_gradient(gram, xty, lam=v) for v in lams])
     lasso_path_2d = np.array([_map_by_proximal_gradient(gram, xty, alpha=v) for v in alphas])
-    one_zero = (lasso_path_2d == 0).sum(axis=1) == 1
     return {"n": n, "noise_sd": sigma, "prior_sd": tau, "laplace_scale": s, "lam": lam, "alpha": alpha,
             "gram": gram, "xty": xty, "yty": float(y @ y / n), "ols": ols,
             "ridge_map": _map_by_proximal_gradient(gram, xty, lam=lam),
             "lasso_map": _map_by_proximal_gradient(gram, xty, alpha=alpha),
             "lams": lams, "ridge_path": ridge_path_2d, "alphas": alphas, "lasso_path": lasso_path_2d,
-            "alpha_first_zero": float(alphas[one_zero][0]) if one_zero.any() else float("nan"),
+            "alpha_first_zero": _first_zero(gram, xty),
+            "checks": [{"tau": tau_k, "lam": sigma**2 / (n * tau_k**2), "s": s_k, "alpha": sigma**2 / (n * s_k),
+                        "ridge_map": _map_by_proximal_gradient(gram, xty, lam=sigma**2 / (n * tau_k**2)),
+                        "lasso_map": _map_by_proximal_gradient(gram, xty, alpha=sigma**2 / (n * s_k))}
+                       for tau_k, s_k in PICTURE_CHECKS],
             # how close the Gaussian path comes to an axis: its smallest |wⱼ|/‖w‖ (0 would be an exact zero)
             "ridge_path_min_share": float((np.abs(ridge_path_2d).min(axis=1)
                                            / np.linalg.norm(ridge_path_2d, axis=1)).min())}
@@ -139,7 +161,7 @@ def _slider_payload(data, sigma: float) -> dict:
 
 
 def _sgd_stable_below(X) -> float:
-    """Where d2l's run stops being stable: λ = 2/η − h_max, the full-batch onset (section 12 checks it
+    """Where d2l's run stops being stable: λ = 2/η − h_max, the full-batch onset (appendix G checks it
     against the measured minibatch onset). Past it the page says so instead of printing (1 − ηλ)^T of a
     diverged run."""
     h_max = 2.0 / stability_bound(X, 0.0)
@@ -195,7 +217,36 @@ def compute(ctx: Context) -> PriorResults:
                         answers=answers, gd_steps=steps, gd_lr=lr, gd_converged=converged,
                         draws_max_z=float(np.max(np.abs(w_draws.mean(axis=0) - post.mean) / mcse)),
                         draws_z_bar=float(norm.isf(0.005 / data.num_inputs)),  # Bonferroni, 1% family-wise
-                        two_d=_two_d(ctx.seed), slider=payload, slider_reference=reference)
+                        two_d=_two_d(ctx.seed), slider=payload, slider_reference=reference,
+                        bishop=_bishop(data, post, sigma, tau, lam))
+
+
+def _bishop(data, post, sigma: float, tau: float, lam: float) -> dict:
+    """The numbers of the derivation, in Bishop's order (PRML §3.3, §3.5), on the run's data."""
+    X, y, n = data.X_train, data.y_train, data.n_train
+    # a 1-D example: the first input alone, centred, no other weights
+    x, yc = X[:, 0] - X[:, 0].mean(), y - y.mean()
+    precision = 1 / tau**2 + x @ x / sigma**2
+    one_d = {"sum_xx": float(x @ x), "sum_xy": float(x @ yc), "post_mean": float(x @ yc / sigma**2 / precision),
+             "post_sd": float(precision ** -0.5), "ridge": float((x @ yc) / (x @ x + n * lam)),
+             "least_squares": float((x @ yc) / (x @ x))}
+    # the predictive variance of the first validation row: noise + the posterior's spread, and the part
+    # of that spread in directions no training row sees (the prior's, untouched)
+    row = data.X_val[:1]
+    _, sd_total = post.predict(row, include_noise=True)
+    xc = row[0] - X.mean(axis=0)
+    null = xc - row_space_projector(X - X.mean(axis=0)) @ xc
+    # per-direction shrinkage of the centred design; its sum (+1 for the bias) is the ridge dof, and at the
+    # evidence optimum MacKay's effective number of parameters γ
+    d = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
+    d = d[nonzero_singular(d, X.shape)]
+    shrink = d**2 / (d**2 + n * lam)
+    eb = empirical_bayes(X, y)
+    return {"one_d": one_d, "pred_var": float(sd_total[0] ** 2), "noise_var": sigma**2,
+            "null_var": float(tau**2 * null @ null), "shrink_top": shrink[:3].tolist(),
+            "shrink_bottom": float(shrink[-1]), "directions": int(d.size), "dof": float(1 + shrink.sum()),
+            "gamma_eb": float(eb.effective_params), "lam_eb": float(eb.lam), "eb_boundary": bool(eb.boundary),
+            "lam_10n": lam / 10}
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -236,34 +287,49 @@ def render(r: PriorResults):
     answer = (f"Minimizing J = Σr²/(2n) + (λ/2)‖w‖² is maximizing the posterior under w ~ N(0, τ²I) with "
               f"λ = σ²/(nτ²) (here λ = {lam:g} ⇔ τ = {fmt(r.prior_sd)}); the closed form, GD, the MAP and the "
               f"posterior mean agree to {fmt(worst)} in every weight.")
+    b = r.bishop
+    o = b["one_d"]
+    top = ", ".join(fmt(v) for v in b["shrink_top"])
+    gamma_text = ("" if b["eb_boundary"] else
+                  f" At the λ that maximizes the marginal likelihood (the evidence: the probability of the training "
+                  f"targets with the weights integrated out; section 3), λ = {fmt(b['lam_eb'])}, the same sum is "
+                  f"MacKay's effective number of parameters γ = {fmt(b['gamma_eb'])}: how many directions the data "
+                  f"actually determine.")
     text = f"""
-**How to read this section.** Weight decay is usually taught as a penalty added to the loss. Read as Bayes, it is a prior belief that the weights are small. The derivation below shows the two are the same computation, the picture shows why L2 shrinks every weight a little while L1 sets some to exactly zero, and the table checks it on the d2l data.
+Weight decay is taught as a penalty added to the loss; read as Bayes, it is a prior belief that the weights are small. Here is the derivation in the order of Bishop's PRML §3.3, each step checked on this run's data (σ = {fmt(r.noise_sd)}, n = {r.n_train}, p = {r.num_inputs}).
 
-**Step 1, the model.** Each target is a weighted sum of the inputs plus noise, and each weight is a priori small:
+**1. Prior × likelihood.** Each target is a weighted sum of the inputs plus noise, and each weight is a priori small:
 
-$$y_i = x_i^\\top w + b + \\varepsilon_i,\\qquad \\varepsilon_i \\sim \\mathcal{{N}}(0, \\sigma^2),\\qquad w_j \\sim \\mathcal{{N}}(0, \\tau^2),$$
+$$y_i = x_i^\\top w + b + \\varepsilon_i,\\quad \\varepsilon_i \\sim \\mathcal{{N}}(0, \\sigma^2),\\quad w_j \\sim \\mathcal{{N}}(0, \\tau^2),$$
 
-with a flat prior on the bias $b$.
+with a flat prior on the bias b. Bayes' rule: the posterior p(w | y) is proportional to likelihood × prior.
 
-**Step 2, the negative log posterior.** Bayes' rule multiplies likelihood and prior; taking −log turns the product into a sum:
+**2. Complete the square.** −log(likelihood × prior) is quadratic in w, so the posterior is Gaussian, N(m, S), with (x and y centred, which integrates the flat bias out)
 
-$$-\\log p(w, b \\mid y) = \\frac{{1}}{{2\\sigma^2}}\\sum_{{i=1}}^{{n}} (y_i - x_i^\\top w - b)^2 + \\frac{{1}}{{2\\tau^2}}\\|w\\|^2 + \\text{{const}}.$$
+$$S^{{-1}} = \\frac{{X^\\top X}}{{\\sigma^2}} + \\frac{{I}}{{\\tau^2}},\\qquad m = S\\,\\frac{{X^\\top y}}{{\\sigma^2}}.$$
 
-**Step 3, multiply by σ²/n.** Scaling by a positive constant does not move the minimum:
+**3. The posterior mean is the MAP, and the MAP minimizes J.** A Gaussian's mean is its mode, the MAP (maximum a posteriori: the most probable weights). Multiplying −log p(w, b | y) by σ²/n does not move its minimum and gives
 
-$$\\frac{{\\sigma^2}}{{n}}\\bigl(-\\log p(w, b \\mid y)\\bigr) = \\underbrace{{\\frac{{1}}{{2n}}\\sum_{{i=1}}^{{n}} r_i^2 + \\frac{{\\lambda}}{{2}}\\|w\\|^2}}_{{J(w, b)}} + \\text{{const}},\\qquad \\lambda = \\frac{{\\sigma^2}}{{n\\tau^2}}.$$
+$$\\frac{{1}}{{2n}}\\sum_{{i=1}}^{{n}} r_i^2 + \\frac{{\\lambda}}{{2}}\\|w\\|^2 = J(w, b),\\qquad \\lambda = \\frac{{\\sigma^2}}{{n\\tau^2}}.$$
 
-So $-\\log p(w, b \\mid y) = \\frac{{n}}{{\\sigma^2}} J(w, b) + \\text{{const}}$: the weights that minimize the weight-decay objective are the most probable weights (the MAP). On these data σ = {fmt(r.noise_sd)} and n = {r.n_train}, so λ = {lam:g} is the prior sd τ = σ/√(nλ) = {fmt(r.prior_sd)}.
+So weight decay's solution, the MAP and the posterior mean are one point. Here λ = {lam:g} is the prior sd τ = σ/√(nλ) = {fmt(r.prior_sd)}.
 
-**Step 4, the Laplace prior.** With $p(w_j) = \\frac{{1}}{{2s}} e^{{-|w_j|/s}}$ the prior's −log is $\\|w\\|_1/s$, and the same scaling gives scikit-learn's Lasso objective:
+**4. What the posterior adds: the predictive variance** σ² + xᵀSx (plus σ²/n for the bias). In directions no training row sees, S keeps the prior's variance, so that part is τ²‖(I − P)(x − x̄)‖², P the projector onto the rows' span. For the first validation row: predictive variance {fmt(b['pred_var'])}, of which noise {fmt(b['noise_var'])} and the unseen directions {fmt(b['null_var'])}.
 
-$$\\frac{{1}}{{2n}}\\|y - Xw - b\\|^2 + \\alpha\\|w\\|_1,\\qquad \\alpha = \\frac{{\\sigma^2}}{{ns}}.$$
+**5. One weight, by hand.** Take the first input alone (centred): Σx² = {fmt(o['sum_xx'])}, Σxy = {fmt(o['sum_xy'])}. Least squares gives Σxy/Σx² = {fmt(o['least_squares'])}; the posterior mean (Σxy/σ²)/(1/τ² + Σx²/σ²) = Σxy/(Σx² + nλ) = {fmt(o['post_mean'])} (ridge: {fmt(o['ridge'])}), with posterior sd {fmt(o['post_sd'])}. The prior pulls the estimate toward 0 by the factor Σx²/(Σx² + nλ).
 
-**The picture.** In two dimensions (a separate teaching problem with {t['n']} rows, σ = {fmt(t['noise_sd'])}, no intercept) the likelihood's contours are ellipses around the least-squares point. The Gaussian prior's contours are circles and the Laplace prior's are diamonds, and the posterior's contours are their sum (the dashed lines). The MAP (τ = {fmt(t['prior_sd'])}, so λ = {fmt(t['lam'])}; s = {fmt(t['laplace_scale'])}, so α = {fmt(t['alpha'])}) sits where a likelihood ellipse touches a prior contour. As the penalty grows the MAP moves to the origin: the Gaussian path bends but never touches an axis (along it the smaller weight is never less than {pct(t['ridge_path_min_share'])} of ‖w‖); {axis_text}. The diamond's corners lie on the axes, and that is where an exact zero comes from.
+**6. Shrinkage per direction.** With many inputs the same factor acts along each singular direction of the centred inputs: the least-squares coefficient times d²/(d² + nλ), d the singular value. At λ = {lam:g} the {b['directions']} factors run from {top} down to {fmt(b['shrink_bottom'])}; their sum plus 1 (the bias) is ridge's degrees of freedom, {fmt(b['dof'])}.{gamma_text}
 
-**The four answers at λ = {lam:g}.** The closed form solves J's normal equations. Gradient descent runs {r.gd_steps:,} full-batch steps at the step size 2/(μ + L) = {fmt(r.gd_lr)} and {converged}. PyMC's find_MAP maximizes the model's log posterior. The posterior mean comes from the conjugate formula, and also from {r.settings['draws']:,} exact draws, whose mean is within {fmt(r.draws_max_z)} Monte Carlo standard errors of the formula in every weight ({draws_verdict}). The GD row differs from the closed form by {fmt(gd['w_error'])} and the MAP row by {fmt(a['MAP']['w_error'])}.
+**7. More data, less decay.** For a fixed prior, λ = σ²/(nτ²) falls as 1/n: with ten times the rows the same prior is λ = {fmt(b['lam_10n'])}.
 
-**Move it yourself.** In the HTML report, the sliders below recompute the ridge validation {LOSS}, ‖w‖, the effective degrees of freedom, the posterior sd of {len(r.slider['rows'])} validation predictions and the {LOSS} that a d2l GD run's initialization leaves behind in the null space. The page does this in your browser from the SVD of the {r.n_train} × {r.num_inputs} training design. Python's values at {len(r.slider_reference)} settings are in the table; a test checks that the page's numbers equal them.
+**8. The Laplace prior.** With p(w_j) = e^(−|w_j|/s)/(2s) the same steps give scikit-learn's Lasso objective, Σr²/(2n) + α‖w‖₁ with α = σ²/(ns). Its posterior is not Gaussian, so its mode (sparse) and its mean (not sparse) differ: section 4.
+
+**The picture** at the top of the page is a two-input problem ({t['n']} rows, σ = {fmt(t['noise_sd'])}, no intercept). The likelihood's contours are ellipses around the least-squares point ×, the Gaussian prior's are circles and the Laplace prior's diamonds; the MAP sits where a likelihood ellipse touches a prior contour. As the prior narrows the MAP slides to the origin: the Gaussian path bends but never touches an axis (its smaller weight stays above {pct(t['ridge_path_min_share'])} of ‖w‖); {axis_text}. The diamond's corners lie on the axes: that is where an exact zero comes from.
+
+<!--more-->
+**Four answers, one point.** At λ = {lam:g}, gradient descent ({r.gd_steps:,} full-batch steps of 2/(μ + L) = {fmt(r.gd_lr)}; it {converged}), PyMC's find_MAP and the posterior mean all equal the closed form to {fmt(worst)} in every weight; {r.settings['draws']:,} exact draws have a mean within {fmt(r.draws_max_z)} Monte Carlo standard errors of it ({draws_verdict}).
+
+**Move it yourself.** The sliders below recompute, in your browser from the SVD of the {r.n_train} × {r.num_inputs} training inputs, the ridge validation {LOSS}, ‖w‖, the degrees of freedom, the posterior sd of {len(r.slider['rows'])} validation predictions and the {LOSS} a d2l SGD run's initialization leaves in the null space. Python's values at {len(r.slider_reference)} settings are in the table; a test checks that the page shows the same.
 """
     figures = [draw("prior_picture", "Top: the Gaussian prior (circles). Bottom: the Laplace prior (diamonds). Solid: "
                     "likelihood contours; dotted: prior; dashed: posterior; the line is the MAP path from least squares "
@@ -281,9 +347,9 @@ $$\\frac{{1}}{{2n}}\\|y - Xw - b\\|^2 + \\alpha\\|w\\|_1,\\qquad \\alpha = \\fra
                            row["init_part"]] for row in r.slider_reference])
     sec = section(__name__, r, answer, text, figures, [answers_table, slider_table],
                   derived={"largest_difference": worst})
-    from bayeswd.report.widgets import ridge_slider
+    from bayeswd.report.widgets import prior_picture, ridge_slider
 
-    return sec.with_html(ridge_slider(r.slider, lam, r.settings["init_sd"]))
+    return sec.with_html(ridge_slider(r.slider, lam, r.settings["init_sd"]), lead=prior_picture(r.two_d))
 
 
 if __name__ == "__main__":

@@ -245,6 +245,7 @@ def _run(args, interrupt: InterruptFlag) -> int:
             "total_seconds": time.perf_counter() - start}
     if args.command == "report":
         meta["card"] = analyses.answer_card({s.name: s.numbers for s in sections if "skipped" not in s.numbers})
+        meta["appendices"] = list(analyses.APPENDICES)
     if args.command == "run":
         s = sections[0]
         print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nresults: {json.dumps(s.numbers)}")

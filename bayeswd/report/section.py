@@ -53,9 +53,10 @@ class Section:
     command: str = ""
     seconds: float = 0.0
     html: str = ""       # an interactive block for index.html only (see bayeswd.report.widgets)
+    lead: str = ""       # the first screen's interactive picture, index.html only (one section has it)
 
-    def with_html(self, block: str) -> "Section":
-        return replace(self, html=block)
+    def with_html(self, block: str, lead: str = "") -> "Section":
+        return replace(self, html=block, lead=lead)
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -70,7 +71,7 @@ class Section:
         """Rebuild a Section, checking every field's type; a malformed one raises ValueError."""
         if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
             raise ValueError("a section needs exactly the fields " + ", ".join(f.name for f in fields(cls)))
-        for name in ("name", "title", "question", "answer", "text", "command", "html"):
+        for name in ("name", "title", "question", "answer", "text", "command", "html", "lead"):
             if not isinstance(data[name], str):
                 raise ValueError(f"section field {name!r} must be text")
         if not isinstance(data["numbers"], dict) or not isinstance(data["seconds"], (int, float)):

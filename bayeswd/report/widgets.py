@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-__all__ = ["ridge_slider", "sampler_control"]
+__all__ = ["ridge_slider", "sampler_control", "prior_picture"]
 
 LAM_RANGE = (-4.0, 3.0)       # log10 λ on the slider
 INIT_RANGE = (-3.0, 1.0)      # log10 init sd
@@ -234,4 +234,158 @@ def sampler_control(payload: dict) -> str:
 </svg>
 <script type="application/json" id="sampler-control-data">{blob}</script>
 <script>{_SAMPLER_SCRIPT}</script>
+</div>"""
+
+
+# The 2-D picture: J(w) = ½wᵀGw − cᵀw + (λ/2)‖w‖² + α‖w‖₁ without an intercept (G = XᵀX/n, c = Xᵀy/n),
+# λ = σ²/(nτ²) for the Gaussian panel, α = σ²/(ns) for the Laplace one. The MAP is exact in both
+# (a 2×2 solve; the lasso's KKT conditions checked on every sign pattern and support), and every
+# contour is a level set of a convex function, traced along rays from its minimizer by bisection.
+PICTURE_TAU_RANGE = 2.0       # decades either side of the starting τ and s
+_PICTURE_SCRIPT = r"""
+(function () {
+  var T = JSON.parse(document.getElementById("prior-picture-data").textContent);
+  var G = T.gram, c = T.xty, n = T.n, s2 = T.noise_sd * T.noise_sd;
+  function quad(w) { return 0.5 * (G[0][0] * w[0] * w[0] + 2 * G[0][1] * w[0] * w[1] + G[1][1] * w[1] * w[1]) - c[0] * w[0] - c[1] * w[1]; }
+  function objective(w, lam, alpha) {
+    return quad(w) + 0.5 * lam * (w[0] * w[0] + w[1] * w[1]) + alpha * (Math.abs(w[0]) + Math.abs(w[1]));
+  }
+  function solve(a, b, d, r0, r1) { var det = a * d - b * b; return [(d * r0 - b * r1) / det, (a * r1 - b * r0) / det]; }
+  function ridgeMap(lam) { return solve(G[0][0] + lam, G[0][1], G[1][1] + lam, c[0], c[1]); }
+  function sgn(v) { return v > 0 ? 1 : v < 0 ? -1 : 0; }
+  function lassoMap(alpha) {
+    var cands = [[0, 0]], s, w, j, k, z;
+    for (var a = -1; a <= 1; a += 2) {
+      for (var b = -1; b <= 1; b += 2) {
+        w = solve(G[0][0], G[0][1], G[1][1], c[0] - alpha * a, c[1] - alpha * b);
+        if (sgn(w[0]) === a && sgn(w[1]) === b) { cands.push(w); }
+      }
+    }
+    for (j = 0; j < 2; j++) {
+      k = 1 - j;
+      z = Math.sign(c[j]) * Math.max(Math.abs(c[j]) - alpha, 0) / G[j][j];
+      if (z !== 0 && Math.abs(c[k] - G[k][j] * z) <= alpha) { w = [0, 0]; w[j] = z; cands.push(w); }
+    }
+    var best = cands[0];
+    cands.forEach(function (v) { if (objective(v, 0, alpha) < objective(best, 0, alpha)) { best = v; } });
+    return best;
+  }
+  // A level set {w : f(w) = f(centre) + level} of a convex f, as a closed SVG path, traced along rays.
+  function levelSet(f, centre, level, map) {
+    var base = f(centre), pts = [];
+    for (var i = 0; i < 180; i++) {
+      var th = 2 * Math.PI * i / 180, u = [Math.cos(th), Math.sin(th)], lo = 0, hi = 1e-3;
+      while (f([centre[0] + hi * u[0], centre[1] + hi * u[1]]) - base < level && hi < 1e6) { hi *= 2; }
+      for (var it = 0; it < 60; it++) {
+        var mid = 0.5 * (lo + hi);
+        if (f([centre[0] + mid * u[0], centre[1] + mid * u[1]]) - base < level) { lo = mid; } else { hi = mid; }
+      }
+      pts.push(map([centre[0] + lo * u[0], centre[1] + lo * u[1]]));
+    }
+    return "M" + pts.join("L") + "Z";
+  }
+  var ols = solve(G[0][0], G[0][1], G[1][1], c[0], c[1]);
+  var outer = quad([0, 0]) - quad(ols);   // the likelihood contour through 0 holds every MAP
+  // The view: that whole contour and the origin, square so circles are round (a wide prior's circle may leave it).
+  var xs = [0, ols[0]], ys = [0, ols[1]];
+  for (var i = 0; i < 360; i++) {
+    var th = 2 * Math.PI * i / 360, u = [Math.cos(th), Math.sin(th)], lo = 0, hi = 1e-3;
+    while (quad([ols[0] + hi * u[0], ols[1] + hi * u[1]]) - quad(ols) < outer) { hi *= 2; }
+    for (var it = 0; it < 60; it++) {
+      var mid = 0.5 * (lo + hi);
+      if (quad([ols[0] + mid * u[0], ols[1] + mid * u[1]]) - quad(ols) < outer) { lo = mid; } else { hi = mid; }
+    }
+    var p = [ols[0] + lo * u[0], ols[1] + lo * u[1]];
+    xs.push(p[0]); ys.push(p[1]);
+  }
+  var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
+  var y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
+  var side = 1.15 * Math.max(x1 - x0, y1 - y0), cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1), S = 300;
+  function map(w) { return ((w[0] - cx) / side * S + S / 2).toFixed(2) + "," + (S / 2 - (w[1] - cy) / side * S).toFixed(2); }
+  ["g", "l"].forEach(function (k) {
+    var o = map([0, 0]).split(",");
+    document.getElementById("pp-" + k + "-xaxis").setAttribute("y1", o[1]);
+    document.getElementById("pp-" + k + "-xaxis").setAttribute("y2", o[1]);
+    document.getElementById("pp-" + k + "-yaxis").setAttribute("x1", o[0]);
+    document.getElementById("pp-" + k + "-yaxis").setAttribute("x2", o[0]);
+    var q = map(ols).split(",");
+    document.getElementById("pp-" + k + "-ols").setAttribute("x", (Number(q[0]) - 4).toFixed(2));
+    document.getElementById("pp-" + k + "-ols").setAttribute("y", (Number(q[1]) + 4).toFixed(2));
+  });
+  function path(points) { return "M" + points.map(map).join("L"); }
+  var ridgePath = [], lassoPath = [];
+  for (var g = 0; g <= 120; g++) {
+    ridgePath.push(ridgeMap(Math.pow(10, -4 + 7 * g / 120)));
+    lassoPath.push(lassoMap(Math.max(Math.abs(c[0]), Math.abs(c[1])) * g / 120));
+  }
+  document.getElementById("pp-g-path").setAttribute("d", path(ridgePath));
+  document.getElementById("pp-l-path").setAttribute("d", path(lassoPath));
+  function show(id, value) {
+    var el = document.getElementById(id);
+    el.setAttribute("data-value", String(value));
+    el.textContent = Number(value).toPrecision(4);
+  }
+  function draw(k, w, lam, alpha) {
+    var pt = map(w).split(",");
+    document.getElementById("pp-" + k + "-map").setAttribute("cx", pt[0]);
+    document.getElementById("pp-" + k + "-map").setAttribute("cy", pt[1]);
+    document.getElementById("pp-" + k + "-lik").setAttribute("d", levelSet(quad, ols, quad(w) - quad(ols), map));
+    var prior = k === "g" ? function (v) { return 0.5 * (v[0] * v[0] + v[1] * v[1]); }
+                          : function (v) { return Math.abs(v[0]) + Math.abs(v[1]); };
+    var r = prior(w);
+    document.getElementById("pp-" + k + "-prior").setAttribute("d", r > 0 ? levelSet(prior, [0, 0], r, map) : "");
+    // posterior contours 1, 2 and 3 "sd" out: −log posterior up by k²/2, i.e. J up by (σ²/n)·k²/2
+    var post = function (v) { return objective(v, lam, alpha); }, d = "";
+    [1, 2, 3].forEach(function (m) { d += levelSet(post, w, s2 / n * m * m / 2, map); });
+    document.getElementById("pp-" + k + "-post").setAttribute("d", d);
+  }
+  var tauIn = document.getElementById("pp-tau"), scaleIn = document.getElementById("pp-scale");
+  function update() {
+    var tau = Math.pow(10, Number(tauIn.value)), s = Math.pow(10, Number(scaleIn.value));
+    var lam = s2 / (n * tau * tau), alpha = s2 / (n * s), wg = ridgeMap(lam), wl = lassoMap(alpha);
+    show("pp-tau-value", tau); show("pp-scale-value", s); show("pp-lam", lam); show("pp-alpha", alpha);
+    show("pp-g-w0", wg[0]); show("pp-g-w1", wg[1]); show("pp-l-w0", wl[0]); show("pp-l-w1", wl[1]);
+    var zeros = (wl[0] === 0 ? 1 : 0) + (wl[1] === 0 ? 1 : 0);
+    var zeroOut = document.getElementById("pp-l-zeros");
+    zeroOut.setAttribute("data-value", String(zeros)); zeroOut.textContent = String(zeros);
+    draw("g", wg, lam, 0); draw("l", wl, 0, alpha);
+  }
+  tauIn.addEventListener("input", update);
+  scaleIn.addEventListener("input", update);
+  update();
+  document.getElementById("prior-picture").setAttribute("data-ready", "1");
+})();
+"""
+
+
+def _picture_panel(key: str, title: str) -> str:
+    return f"""<figure class="pp-panel"><svg viewBox="0 0 300 300" role="img" aria-label="{title}" id="pp-{key}-svg">
+<rect width="300" height="300" fill="#fff" stroke="#ddd"/>
+<line id="pp-{key}-xaxis" x1="0" x2="300" stroke="#bbb"/><line id="pp-{key}-yaxis" y1="0" y2="300" stroke="#bbb"/>
+<path id="pp-{key}-lik" fill="none" stroke="#1f77b4" stroke-width="1.5"/>
+<path id="pp-{key}-prior" fill="none" stroke="#d62728" stroke-width="1.5" stroke-dasharray="4,3"/>
+<path id="pp-{key}-post" fill="none" stroke="#2ca02c" stroke-width="1"/>
+<path id="pp-{key}-path" fill="none" stroke="#555" stroke-width="1" stroke-dasharray="1,2"/>
+<text id="pp-{key}-ols" font-size="14" fill="#1f77b4">×</text>
+<circle id="pp-{key}-map" r="4.5" fill="#000"/>
+</svg><figcaption>{title}</figcaption></figure>"""
+
+
+def prior_picture(two_d: dict) -> str:
+    """The 2-D picture as the page's centrepiece: sliders for τ and s redraw the prior's circle and diamond,
+    the likelihood contour they touch, the posterior's contours, and move the MAP along its path."""
+    data = {k: np.asarray(two_d[k], dtype=float).tolist() for k in ("gram", "xty")}
+    data.update(n=int(two_d["n"]), noise_sd=float(two_d["noise_sd"]))
+    blob = json.dumps(data)
+    if "</" in blob:
+        raise ValueError("picture payload must not contain '</'")
+    lt, ls = math.log10(two_d["prior_sd"]), math.log10(two_d["laplace_scale"])
+    r = PICTURE_TAU_RANGE
+    return f"""<div class="slider picture" id="prior-picture">
+<div class="pp-panels">{_picture_panel("g", "Gaussian prior (L2): circles")}{_picture_panel("l", "Laplace prior (L1): diamonds")}</div>
+<p class="pp-legend"><span style="color:#1f77b4">━ likelihood contour through the MAP, × its peak</span> · <span style="color:#d62728">╌ prior contour through the MAP</span> · <span style="color:#2ca02c">━ posterior contours (1, 2, 3 sd)</span> · ● MAP · ┈ its path as the prior narrows</p>
+<label>Gaussian prior sd τ (log scale) <input type="range" id="pp-tau" min="{lt - r!r}" max="{lt + r!r}" step="any" value="{lt!r}"> <output id="pp-tau-value"></output> → λ = σ²/(nτ²) = <output id="pp-lam"></output>, MAP (<output id="pp-g-w0"></output>, <output id="pp-g-w1"></output>)</label>
+<label>Laplace scale s (log scale) <input type="range" id="pp-scale" min="{ls - r!r}" max="{ls + r!r}" step="any" value="{ls!r}"> <output id="pp-scale-value"></output> → α = σ²/(ns) = <output id="pp-alpha"></output>, MAP (<output id="pp-l-w0"></output>, <output id="pp-l-w1"></output>), exact zeros: <output id="pp-l-zeros"></output></label>
+<script type="application/json" id="prior-picture-data">{blob}</script>
+<script>{_PICTURE_SCRIPT}</script>
 </div>"""

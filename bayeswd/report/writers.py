@@ -21,7 +21,12 @@ figcaption{font-size:.9em;color:#555}table{border-collapse:collapse;margin:.8em 
 td,th{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f2f2f7}td:first-child,th:first-child{text-align:left}
 code,pre{background:#f2f2f7;border-radius:4px;padding:.1em .35em;font-size:.9em}pre{padding:.6em;overflow-x:auto}
 nav{background:#f7f7fa;border:1px solid #e5e5ea;padding:.6em 1.2em;margin:1em 0}.meta{color:#555;font-size:.9em}
-ul.toc{list-style:none;padding-left:.4em}ul.card{padding-left:1.1em}ul.card li{margin:.45em 0}.howto{background:#f7f7fa;padding:.6em .9em;border-radius:4px}ul.toc li{margin:.25em 0}details{margin:.6em 0}summary{cursor:pointer;color:#2f6fde}dt{font-weight:600;margin-top:.5em}dd{margin-left:1.2em}
+ul.toc{list-style:none;padding-left:.4em}li.appx{color:#555}header.lead h1{font-size:2.1em;margin:.1em 0 .3em}
+.lesson{font-size:1.08em}.formula{border:2px solid #2f6fde;border-radius:6px;padding:.2em .9em;margin:.6em 0;display:inline-block}
+.formula math{font-size:1.5em}.pp-panels{display:flex;flex-wrap:wrap;gap:10px}.pp-panel{margin:0;flex:1 1 260px;max-width:330px}
+.pp-panel svg{width:100%;height:auto}.pp-legend{font-size:.85em;margin:.3em 0}.picture label{font-size:.92em}
+details.appendix>summary h2,details#glossary>summary h2{display:inline;border:0}details.appendix{border-top:1px solid #e5e5ea;padding:.3em 0}
+footer{margin-top:2em;border-top:1px solid #e5e5ea;padding-top:.6em}ul.card{padding-left:1.1em}ul.card li{margin:.45em 0}.howto{background:#f7f7fa;padding:.6em .9em;border-radius:4px}ul.toc li{margin:.25em 0}details{margin:.6em 0}summary{cursor:pointer;color:#2f6fde}dt{font-weight:600;margin-top:.5em}dd{margin-left:1.2em}
 .tablewrap{overflow-x:auto;max-width:100%}.math{overflow-x:auto;max-width:100%;margin:.6em 0}math{font-size:1.08em}
 .slider{border:1px solid #cfd8e6;background:#f7faff;border-radius:6px;padding:.6em .9em;margin:1em 0}
 .slider label{display:block;margin:.3em 0}.slider input[type=range]{width:min(420px,100%);vertical-align:middle}
@@ -156,14 +161,38 @@ GLOSSARY = {
 }
 
 
-HOW_TO_READ = ("How to read this report. Each section asks one question and answers it in one sentence (the "
-               "shaded box); the text, figures and tables below it show how that answer was measured. Section 1 "
-               "derives weight decay as a prior and has sliders to move; the others reproduce the d2l chapter, its "
-               "exercises, its forum's questions and the seed notebooks, and the last maps when weight decay "
-               "matters at all. Every number is computed by the code on "
-               "this run's data (“Every number in this section” lists them, and the Rerun line reproduces them). "
-               "The answer card below points from each exercise and forum question to its section; terms are "
-               "defined in the glossary at the end.")
+# The first screen: the lesson in three sentences (statements of the derivation, true for any data), the
+# formula boxed, then the 2-D picture. Run metadata goes to the footer.
+LESSON = ("Training with weight decay, minimizing J = Σr²/(2n) + (λ/2)‖w‖², finds the most probable weights "
+          "under a Gaussian prior w ~ N(0, τ²I); an L1 penalty does the same for a Laplace prior. "
+          "The penalty and the prior are one knob, converted by the formula below: noisier data or fewer rows "
+          "mean more decay for the same prior. "
+          "Gradient descent moves the weights only inside the span of the training rows, so the part of the "
+          "initialization outside it survives unless decay shrinks it.")
+MORE = "<!--more-->"   # in a section's text: what follows is collapsed on the page (report.md shows it all)
+FORMULA = r"\lambda = \frac{\sigma^2}{n\,\tau^2}"
+FORMULA_NOTE = ("σ: the noise sd, n: the training rows, τ: the prior sd of each weight; for L1, α = σ²/(ns) with s "
+                "the Laplace scale.")
+HOW_TO_READ = ("Sections 1–5 are the lecture: the prior ↔ penalty map, the initialization and the null space, "
+               "choosing λ, L1 and the Laplace prior, and d2l's runs reproduced; the answer card follows. "
+               "Appendices A–H (click to open) hold the rest. Each section asks one question and answers it in the "
+               "shaded box; every number is computed by the code on this run's data.")
+FURTHER_READING = (
+    "C. M. Bishop, Pattern Recognition and Machine Learning (2006), §3.3 (Bayesian linear regression) and §3.5 "
+    "(the evidence approximation).",
+    "D. J. C. MacKay, Bayesian interpolation, Neural Computation 4 (1992): the evidence and the effective number "
+    "of parameters γ.",
+    "K. P. Murphy, Probabilistic Machine Learning: An Introduction (2022), chapter 11 (linear regression).",
+    "T. Hastie, R. Tibshirani and J. Friedman, The Elements of Statistical Learning (2009), §3.4 (shrinkage "
+    "methods).",
+    "T. Park and G. Casella, The Bayesian lasso, JASA 103 (2008).",
+    "R. J. Tibshirani, The lasso problem and uniqueness, Electronic Journal of Statistics 7 (2013).",
+    "I. Loshchilov and F. Hutter, Decoupled weight decay regularization (AdamW), ICLR 2019.",
+    "T. Hastie, A. Montanari, S. Rosset and R. J. Tibshirani, Surprises in high-dimensional ridgeless least "
+    "squares interpolation, Annals of Statistics 50 (2022).",
+    "A. Ali, J. Z. Kolter and R. J. Tibshirani, A continuous-time view of early stopping for least squares, "
+    "AISTATS 2019.",
+)
 
 
 def _card_html(card: list, titles: dict) -> str:
@@ -191,63 +220,103 @@ def _numbers_rows(numbers: dict, prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
+def _section_html(s: Section, appendix: bool) -> str:
+    """One section. Its tables and the list of its numbers are collapsed: the prose and figures are the
+    lecture, the tables the evidence. An appendix is collapsed whole."""
+    parts = [f'<p class="question">{_inline(s.question)}</p>', f'<div class="answer">{_inline(s.answer)}</div>']
+    for fig in s.figures:
+        data = base64.b64encode(fig.png).decode()
+        parts.append(f'<figure><img alt="{html.escape(fig.caption)}" src="data:image/png;base64,{data}">'
+                     f"<figcaption>{_inline(fig.caption)}</figcaption></figure>")
+    shown, _, more = s.text.partition(MORE)
+    parts.append(markdown_to_html(shown))
+    if more.strip() or s.html:   # the rest of the text and the sliders: one click away
+        parts.append(f"<details><summary>{'More, and the sliders' if s.html else 'More'}</summary>"
+                     f"{markdown_to_html(more) if more.strip() else ''}{s.html}</details>")
+    if s.tables:
+        parts.append(f"<details><summary>Tables ({len(s.tables)})</summary>"
+                     + "".join(_table_html(t) for t in s.tables) + "</details>")
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in _numbers_rows(s.numbers))
+    parts.append(f"<details><summary>Every number in this section</summary><table>{rows}</table></details>")
+    parts.append(f"<p class=\"meta\">Rerun: <code>{html.escape(s.command)}</code> · {s.seconds:.1f} s</p>")
+    body = "\n".join(parts)
+    if appendix:
+        return (f'<details class="appendix" id="{s.name}"><summary><h2>{html.escape(s.title)}</h2></summary>'
+                f"{body}</details>")
+    return f'<section id="{s.name}"><h2>{html.escape(s.title)}</h2>{body}</section>'
+
+
+def _footer(meta: dict) -> str:
+    return (f"Data: {meta['data']} · seed {meta['seed']} · {'quick' if meta['quick'] else 'full'} run · device "
+            f"{meta['device']} · bayeswd {meta['versions']['bayeswd']} · {meta['total_seconds']:.0f} s")
+
+
 def write_html(sections: list[Section], meta: dict) -> str:
     card = meta.get("card") or []
-    toc = ('<li><a href="#answers">Answer card</a></li>' if card else "") + "".join(
-        f'<li><a href="#{s.name}">{html.escape(s.title)}</a> — {html.escape(s.question)}</li>'
-        for s in sections) + '<li><a href="#glossary">Glossary</a></li>'
-    body = [_card_html(card, {s.name: s.title for s in sections})] if card else []
-    for s in sections:
-        parts = [f'<section id="{s.name}"><h2>{html.escape(s.title)}</h2>',
-                 f'<p class="question">{_inline(s.question)}</p>', f'<div class="answer">{_inline(s.answer)}</div>']
-        for fig in s.figures:
-            data = base64.b64encode(fig.png).decode()
-            parts.append(f'<figure><img alt="{html.escape(fig.caption)}" src="data:image/png;base64,{data}">'
-                         f"<figcaption>{_inline(fig.caption)}</figcaption></figure>")
-        parts.append(markdown_to_html(s.text))
-        if s.html:
-            parts.append(s.html)
-        parts += [_table_html(t) for t in s.tables]
-        rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
-                       for k, v in _numbers_rows(s.numbers))
-        parts.append(f"<details><summary>Every number in this section</summary><table>{rows}</table></details>")
-        parts.append(f"<p class=\"meta\">Rerun: <code>{html.escape(s.command)}</code> · {s.seconds:.1f} s</p></section>")
-        body.append("\n".join(parts))
+    appendices = set(meta.get("appendices") or [])
+    main = [s for s in sections if s.name not in appendices]
+    extra = [s for s in sections if s.name in appendices]
+    lead = next((s.lead for s in sections if s.lead), "")
+    toc = "".join(f'<li><a href="#{s.name}">{html.escape(s.title)}</a></li>' for s in main)
+    toc += '<li><a href="#answers">Answer card</a></li>' if card else ""
+    toc += "".join(f'<li class="appx"><a href="#{s.name}">{html.escape(s.title)}</a></li>' for s in extra)
+    header = (f'<header class="lead"><h1>Weight decay is a prior</h1><p class="lesson">{html.escape(LESSON)}</p>'
+              f'<div class="formula">{_math(FORMULA, "block")}<p class="meta">{html.escape(FORMULA_NOTE)}</p></div>'
+              f"{lead}</header>")
+    body = [_section_html(s, False) for s in main]
+    if card:
+        body.append(_card_html(card, {s.name: s.title for s in sections}))
+    if extra:
+        body.append('<h2 class="appendices">Appendices</h2>' + "".join(_section_html(s, True) for s in extra))
     glossary = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>" for term, text in GLOSSARY.items())
-    body.append(f'<section id="glossary"><h2>Glossary</h2><dl>{glossary}</dl></section>')
-    header = (f"<h1>bayeswd report</h1><p class=\"meta\">Weight decay as a prior, measured. Data: "
-              f"{html.escape(meta['data'])} · seed {meta['seed']} · {'quick' if meta['quick'] else 'full'} run · "
-              f"device {html.escape(meta['device'])} · bayeswd {html.escape(meta['versions']['bayeswd'])} · "
-              f"{meta['total_seconds']:.0f} s</p><p class=\"howto\">{html.escape(HOW_TO_READ)}</p>")
+    body.append(f'<details id="glossary"><summary><h2>Glossary</h2></summary><dl>{glossary}</dl></details>')
+    reading = "".join(f"<li>{html.escape(item)}</li>" for item in FURTHER_READING)
+    body.append(f'<section id="reading"><h2>Further reading</h2><ul>{reading}</ul></section>')
+    nav = (f'<nav><p class="howto">{html.escape(HOW_TO_READ)}</p><details><summary>Contents</summary>'
+           f'<ul class="toc">{toc}</ul></details></nav>')
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>bayeswd report</title>"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{_CSS}</style></head>"
-            f"<body><main>{header}<nav><strong>Contents</strong><ul class=\"toc\">{toc}</ul></nav>{''.join(body)}</main></body></html>")
+            f"<body><main>{header}{nav}{''.join(body)}<footer class=\"meta\">{html.escape(_footer(meta))}</footer>"
+            f"</main></body></html>")
 
 
 def write_markdown(sections: list[Section], meta: dict) -> str:
-    lines = ["# bayeswd report", "",
-             f"Data: {meta['data']} · seed {meta['seed']} · {'quick' if meta['quick'] else 'full'} run · "
-             f"device {meta['device']} · bayeswd {meta['versions']['bayeswd']}", "", "## Contents", ""]
     card = meta.get("card") or []
-    lines[4:4] = [HOW_TO_READ, ""]
-    lines += (["- [Answer card](#answers)"] if card else []) + [f"- [{s.title}](#{s.name}) — {s.question}"
-                                                                 for s in sections] + ["- [Glossary](#glossary)"]
+    appendices = set(meta.get("appendices") or [])
+    lines = ["# Weight decay is a prior", "", LESSON, "", f"$$\\boxed{{{FORMULA}}}$$", "", FORMULA_NOTE, "",
+             HOW_TO_READ, ""]
+    lines += [f"- [{s.title}](#{s.name})" for s in sections if s.name not in appendices]
+    lines += (["- [Answer card](#answers)"] if card else []) + [f"- [{s.title}](#{s.name})" for s in sections
+                                                                 if s.name in appendices]
+    lines += ["- [Glossary](#glossary)", "- [Further reading](#reading)"]
+
+    def one(s: Section) -> list[str]:
+        out = ["", f'<a id="{s.name}"></a>', f"## {s.title}", "", f"*{s.question}*", "", f"> {s.answer}", ""]
+        for fig in s.figures:
+            out += [f"![{fig.caption}](figures/{fig.name}.png)", "", f"*{fig.caption}*", ""]
+        out += [s.text.replace(MORE, "\n").strip(), ""]
+        if s.html or s.lead:
+            out += ["*The live sliders of this section are in index.html (they need a browser).*", ""]
+        out += [_table_md(t) + "\n" for t in s.tables]
+        return out + [f"Rerun: `{s.command}`"]
+
+    for s in sections:
+        if s.name not in appendices:
+            lines += one(s)
     if card:
         titles = {s.name: s.title for s in sections}
         lines += ["", '<a id="answers"></a>', "## Answer card", ""]
         lines += [f"- **{c['question']}** ({c['source']}) {c['answer']} [→ {titles.get(c['section'], c['section'])}]"
                   f"(#{c['section']})" for c in card]
-    for s in sections:
-        lines += ["", f'<a id="{s.name}"></a>', f"## {s.title}", "", f"*{s.question}*", "", f"> {s.answer}", ""]
-        for fig in s.figures:
-            lines += [f"![{fig.caption}](figures/{fig.name}.png)", "", f"*{fig.caption}*", ""]
-        lines += [s.text.strip(), ""]
-        if s.html:
-            lines += ["*The live sliders of this section are in index.html (they need a browser).*", ""]
-        lines += [_table_md(t) + "\n" for t in s.tables]
-        lines += [f"Rerun: `{s.command}`"]
+    extra = [s for s in sections if s.name in appendices]
+    if extra:
+        lines += ["", "## Appendices"]
+        for s in extra:
+            lines += ["", f"<details><summary>{s.title}</summary>", ""] + one(s) + ["", "</details>"]
     lines += ["", '<a id="glossary"></a>', "## Glossary", ""]
     lines += [f"- **{term}**: {text}" for term, text in GLOSSARY.items()]
+    lines += ["", '<a id="reading"></a>', "## Further reading", ""] + [f"- {item}" for item in FURTHER_READING]
+    lines += ["", "---", "", _footer(meta)]
     return "\n".join(lines) + "\n"
 
 
