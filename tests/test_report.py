@@ -169,10 +169,16 @@ def browser_page():
             page.on("request", lambda req: page.requests.append(req.url))
             page.goto(url)
             page.wait_for_selector('#ridge-slider[data-ready="1"]', state="attached")
+            page.wait_for_selector('#prior-picture[data-ready="1"]', state="attached")
             return page
 
         yield open_page
         browser.close()
+
+
+def _open_all(page):
+    """Open every collapsed block, as a reader clicking through would."""
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
 
 
 def _leaving(urls):
@@ -185,6 +191,7 @@ def test_slider_matches_python_to_1e_10(quick_report, browser_page):
     section = json.loads((quick_report / "results.json").read_text())["sections"]["weight_decay_is_a_prior"]
     reference = section["results"]["slider_reference"]
     page = browser_page((quick_report / "index.html").as_uri(), 1280)
+    _open_all(page)
 
     def shown(element_id):
         return float(page.locator(f"#{element_id}").get_attribute("data-value"))
@@ -214,6 +221,7 @@ def test_sampler_control_matches_python(quick_report, browser_page):
     reference = section["results"]["control_reference"]
     page = browser_page((quick_report / "index.html").as_uri(), 1280)
     page.wait_for_selector('#sampler-control[data-ready="1"]', state="attached")
+    _open_all(page)
 
     def shown(element_id):
         return float(page.locator(f"#{element_id}").get_attribute("data-value"))
@@ -238,7 +246,8 @@ def test_sampler_control_matches_python(quick_report, browser_page):
 def test_page_fits_a_phone_and_stays_offline(quick_report, browser_page):
     page = browser_page((quick_report / "index.html").as_uri(), 400, 800)
     for name in analyses.MODULES:
-        assert page.locator(f"section#{name}").count() == 1
+        assert page.locator(f"#{name}").count() == 1
+    _open_all(page)
     assert page.locator("img").count() == len(list((quick_report / "figures").glob("*.png")))
     assert page.locator("math").count() > 5                      # the derivation is MathML, rendered in place
     assert page.evaluate("document.documentElement.scrollWidth") <= 400
@@ -248,6 +257,47 @@ def test_page_fits_a_phone_and_stays_offline(quick_report, browser_page):
     assert page.errors == [] and _leaving(page.requests) == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report-400.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_the_first_screen_teaches_and_the_picture_is_live(quick_report, browser_page):
+    """At 1280 × 800 the first screen holds the boxed MathML formula and the 2-D picture; with every
+    collapsed block closed the page reads in at most 4,000 words; the picture's sliders redraw the SVG and
+    the MAPs the page computes equal Python's to 1e-10."""
+    section = json.loads((quick_report / "results.json").read_text())["sections"]["weight_decay_is_a_prior"]
+    checks = section["results"]["two_d"]["checks"]
+    page = browser_page((quick_report / "index.html").as_uri(), 1280, 800)
+
+    def on_first_screen(selector):
+        return page.evaluate(f"""[...document.querySelectorAll({json.dumps(selector)})].some(e => {{
+            const r = e.getBoundingClientRect(); return r.width > 0 && r.top >= 0 && r.bottom <= 800; }})""")
+
+    assert page.evaluate("window.scrollY") == 0
+    assert on_first_screen("header .formula math") and on_first_screen("header figure svg")
+    words = page.evaluate("document.querySelector('main').innerText.split(/\\s+/).filter(w => w).length")
+    assert 500 < words <= 4000, words
+    assert page.locator("details[open]").count() == 0
+    assert page.locator("#answers").is_visible() and page.locator("#reading").is_visible()
+
+    def shown(element_id):
+        return float(page.locator(f"#{element_id}").get_attribute("data-value"))
+
+    drawn = set()
+    for row in checks:
+        page.locator("#pp-tau").fill(repr(math.log10(row["tau"])))
+        page.locator("#pp-scale").fill(repr(math.log10(row["s"])))
+        assert shown("pp-lam") == pytest.approx(row["lam"], rel=1e-12)
+        assert shown("pp-alpha") == pytest.approx(row["alpha"], rel=1e-12)
+        for j in range(2):
+            assert shown(f"pp-g-w{j}") == pytest.approx(row["ridge_map"][j], rel=1e-10, abs=1e-12)
+            assert shown(f"pp-l-w{j}") == pytest.approx(row["lasso_map"][j], rel=1e-10, abs=1e-12)
+        assert shown("pp-l-zeros") == sum(v == 0 for v in row["lasso_map"])
+        drawn.add(tuple(page.locator(f"#pp-{k}").get_attribute("d") for k in ("g-prior", "g-post", "l-prior", "l-lik")))
+    assert len(drawn) == len(checks)          # every setting redraws the picture
+    assert any(sum(v == 0 for v in row["lasso_map"]) == 1 for row in checks)   # a corner: one exact zero
+    assert page.errors == [] and _leaving(page.requests) == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "first-screen-1280.png"))
 
 
 def test_list_names_every_analysis(capsys):

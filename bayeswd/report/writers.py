@@ -21,7 +21,7 @@ figcaption{font-size:.9em;color:#555}table{border-collapse:collapse;margin:.8em 
 td,th{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f2f2f7}td:first-child,th:first-child{text-align:left}
 code,pre{background:#f2f2f7;border-radius:4px;padding:.1em .35em;font-size:.9em}pre{padding:.6em;overflow-x:auto}
 nav{background:#f7f7fa;border:1px solid #e5e5ea;padding:.6em 1.2em;margin:1em 0}.meta{color:#555;font-size:.9em}
-ul.toc{list-style:none;padding-left:.4em}li.appx{color:#555}header.lead h1{font-size:2.1em;margin:.1em 0 .3em}
+ul.toc{list-style:none;padding-left:.4em}details>table{display:block;overflow-x:auto;max-width:100%}li.appx{color:#555}header.lead h1{font-size:2.1em;margin:.1em 0 .3em}
 .lesson{font-size:1.08em}.formula{border:2px solid #2f6fde;border-radius:6px;padding:.2em .9em;margin:.6em 0;display:inline-block}
 .formula math{font-size:1.5em}.pp-panels{display:flex;flex-wrap:wrap;gap:10px}.pp-panel{margin:0;flex:1 1 260px;max-width:330px}
 .pp-panel svg{width:100%;height:auto}.pp-legend{font-size:.85em;margin:.3em 0}.picture label{font-size:.92em}
