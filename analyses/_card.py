@@ -150,7 +150,7 @@ def _items(n: dict) -> list:
                           else "the best λ does clearly better."),
              _verdict(forum["derived"]["best_over_constant"] > 0.8)),
             ("forum", "Why does a very large λ fail to converge?", "forum", ("div_predicted",),
-             lambda v: f"Stable only while η(h_max + λ) < 2: divergence starts at λ = {fmt(v)}.",
+             lambda v: f"Stable only while η(h_max + λ) < 2, h_max the data term's largest curvature: divergence starts at λ = {fmt(v)}.",
              _verdict(_finite(forum["div_onset"]))),
             ("forum", "Why does λ of 10–50 keep helping?", "forum", ("gd_val_mse", lowest),
              lambda v: (f"d2l's run keeps improving up to λ = 50 (validation MSE {fmt(v)}): decay erases the init's "

@@ -116,7 +116,9 @@ def _loo_text(rows: list) -> str:
     first, second = rows
     unreliable = [row for row in rows if row["bad_k"]]
     counts = " and ".join(f"{row['bad_k']} of {row['n']} ({row['name']})" for row in unreliable)
-    text = (f"**Which prior predicts better? PSIS-LOO.** `az.compare` ranks the {first['name']} prior first: its "
+    text = (f"**Which prior predicts better? PSIS-LOO** (leave-one-out cross-validation estimated from one set of "
+            f"posterior draws by Pareto-smoothed importance sampling; each row's Pareto k says how far its "
+            f"importance weights' tail can be trusted). `az.compare` ranks the {first['name']} prior first: its "
             f"expected log predictive density is {fmt(first['elpd'])} ± {fmt(first['se'])} against "
             f"{fmt(second['elpd'])} ± {fmt(second['se'])} (difference {fmt(-second['elpd_diff'])} ± "
             f"{fmt(second['dse'])}). ")

@@ -254,10 +254,14 @@ def _bishop(data, post, sigma: float, tau: float, lam: float) -> dict:
 def _contours(ax, t: dict, kind: str) -> None:
     from bayeswd import plot
 
-    G, c = np.asarray(t["gram"]), np.asarray(t["xty"])
-    lim = 1.15 * max(np.abs(t["ols"]).max(), 0.4)
-    grid = np.linspace(-0.35 * lim, lim, 241)
-    W1, W2 = np.meshgrid(grid, grid)
+    G, c, ols = np.asarray(t["gram"]), np.asarray(t["xty"]), np.asarray(t["ols"])
+    # The view holds the whole likelihood ellipse through the origin ((w − ŵ)ᵀG(w − ŵ) ≤ ŵᵀGŵ), which
+    # holds every MAP; square, so circles stay round (the page's picture uses the same box).
+    half = np.sqrt(ols @ G @ ols * np.diag(np.linalg.inv(G)))
+    lo, hi = np.minimum(ols - half, 0.0), np.maximum(ols + half, 0.0)
+    centre, side = (lo + hi) / 2, 1.15 * np.max(hi - lo)
+    grid = tuple(np.linspace(m - side / 2, m + side / 2, 241) for m in centre)
+    W1, W2 = np.meshgrid(*grid)
     W = np.stack([W1, W2], axis=-1)
     # −log likelihood and −log prior, both in units of n/σ² (so they add up to J)
     data_term = 0.5 * np.einsum("...i,ij,...j->...", W, G, W) - W @ c + t["yty"] / 2

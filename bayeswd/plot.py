@@ -268,7 +268,7 @@ def risk_ratio(times, ratio, bound: float, ax=None):
 
 def prior_picture(grid, data_term, prior_term, least_squares, mode, path, ax=None, *, kind: str = "gaussian",
                   path_label: str = "MAP path"):
-    """The 2-D picture of a prior as a penalty, on ``grid`` × ``grid`` (w₁ along x, w₂ along y).
+    """The 2-D picture of a prior as a penalty, on ``grid`` = (w₁ values, w₂ values), equal spans.
 
     ``data_term`` and ``prior_term`` are the two parts of J on the grid (likelihood and prior
     −log densities in units of n/σ²); their sum is the posterior's. Draws likelihood contours
@@ -276,17 +276,18 @@ def prior_picture(grid, data_term, prior_term, least_squares, mode, path, ax=Non
     posterior contours (dashed), the least-squares point, the MAP and the MAP ``path`` (k×2).
     """
     ax = _axes(ax)
+    xs, ys = grid
     post = data_term + prior_term
     # The contours through the MAP touch there: that tangency is the picture's point, so draw them bolder.
     data_gap = max(_value_at(grid, data_term, mode) - data_term.min(), 1e-12)
-    ax.contour(grid, grid, data_term, levels=data_term.min() + data_gap * np.array([0.3, 2.5]), colors="#1f77b4",
+    ax.contour(xs, ys, data_term, levels=data_term.min() + data_gap * np.array([0.3, 2.5]), colors="#1f77b4",
                linewidths=0.8)
-    ax.contour(grid, grid, data_term, levels=[data_term.min() + data_gap], colors="#1f77b4", linewidths=1.8)
+    ax.contour(xs, ys, data_term, levels=[data_term.min() + data_gap], colors="#1f77b4", linewidths=1.8)
     prior_at_mode = max(_value_at(grid, prior_term, mode), 1e-12)
-    ax.contour(grid, grid, prior_term, levels=prior_at_mode * np.array([0.5, 1.5]), colors="#d62728",
+    ax.contour(xs, ys, prior_term, levels=prior_at_mode * np.array([0.5, 1.5]), colors="#d62728",
                linewidths=0.8, linestyles=":")
-    ax.contour(grid, grid, prior_term, levels=[prior_at_mode], colors="#d62728", linewidths=1.8, linestyles=":")
-    ax.contour(grid, grid, post, levels=post.min() + data_gap * np.array([0.4, 1.5]), colors="#2ca02c",
+    ax.contour(xs, ys, prior_term, levels=[prior_at_mode], colors="#d62728", linewidths=1.8, linestyles=":")
+    ax.contour(xs, ys, post, levels=post.min() + data_gap * np.array([0.4, 1.5]), colors="#2ca02c",
                linewidths=1.0, linestyles="--")
     ax.plot(path[:, 0], path[:, 1], color="0.25", lw=1.6, label=path_label)
     ax.plot(*least_squares, "x", color="#1f77b4", ms=9, mew=2, label="least squares")
@@ -294,17 +295,18 @@ def prior_picture(grid, data_term, prior_term, least_squares, mode, path, ax=Non
     ax.axhline(0, color="0.5", lw=0.8)
     ax.axvline(0, color="0.5", lw=0.8)
     ax.set_aspect("equal")
-    ax.set_xlim(grid[0], grid[-1])
-    ax.set_ylim(grid[0], grid[-1])
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(ys[0], ys[-1])
     ax.set_xlabel("w₁")
     ax.set_ylabel("w₂")
     ax.set_title("Gaussian prior: L2 (circles)" if kind == "gaussian" else "Laplace prior: L1 (diamonds)")
-    ax.legend(loc="upper left", fontsize=8.5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8.5, frameon=False)   # off the circles
     return ax
 
 
 def _value_at(grid, surface, point) -> float:
     """The grid value nearest to ``point`` (for choosing a contour level through it)."""
-    i = int(np.abs(grid - point[1]).argmin())
-    j = int(np.abs(grid - point[0]).argmin())
+    xs, ys = grid
+    i = int(np.abs(ys - point[1]).argmin())
+    j = int(np.abs(xs - point[0]).argmin())
     return float(surface[i, j])

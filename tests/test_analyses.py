@@ -118,7 +118,8 @@ def _source_literals(module) -> set[str]:
 # Numbers the prose may write literally: section and exercise numbers, years of citations, the
 # nominal interval levels, tolerances the test suite checks, and formula constants.
 TEXT_CONSTANTS = {str(i) for i in range(11)} | {"2010", "2014", "2019", "2022", "2018", "50%", "90%", "1e-10", "1e-8", "1e-16",
-                                                 "1e-6", "1.01", "0.01", "½"}
+                                                 "1e-6", "1.01", "0.01", "½",
+                                                 "3.3", "3.5"}   # book sections cited (Bishop's PRML §3.3, §3.5)
 
 
 def _prose(section) -> str:
