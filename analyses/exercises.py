@@ -166,10 +166,10 @@ def render(r: ExercisesResults):
             f"rows) gives {fmt(rem['more_rows'])} at λ = 0 and {fmt(rem['more_rows_best_ridge'])} at its best λ."
             if rem["more_rows_n"] else "More training rows cannot be drawn for a user's file, so that remedy is "
                                        "not measured here.")
-    close = abs(rem["early_stopping"] / opt["best_val_mse"] - 1) < 0.1
-    es_vs_decay = (f", within {pct(abs(rem['early_stopping'] / opt['best_val_mse'] - 1))} of weight decay at its best "
-                   f"λ, as appendix E's \"early stopping is nearly the same regularizer\" predicts" if close else
-                   f", {pct(abs(rem['early_stopping'] / opt['best_val_mse'] - 1))} from weight decay at its best λ")
+    es_gap = abs(rem["early_stopping"] / opt["best_val_mse"] - 1)
+    es_vs_decay = (f", within {pct(es_gap)} of weight decay at its best λ, as appendix E's \"early stopping is "
+                   f"nearly the same regularizer\" predicts" if es_gap < 0.1 else
+                   f", {pct(es_gap)} from weight decay at its best λ")
     answer = (f"The forum's accuracy moves between {pct(acc_lo)} and {pct(acc_hi)} over λ = 1…10 while the "
               f"validation {LOSS} moves between {fmt(mse_lo)} and {fmt(mse_hi)}; early stopping from w = 0 "
               f"reaches {fmt(rem['early_stopping'])} against weight decay's {fmt(opt['best_val_mse'])} (both from 0); the matrix penalty is "
@@ -211,7 +211,7 @@ which sets a weight exactly to 0 once its step is smaller than ηα. Section 4 r
                       [f"{MORE_ROWS}× training rows, best λ", rem["more_rows_best_ridge"]]])
     return section(__name__, r, answer, text, [], [acc_table, remedies, table],
                    derived={"val_acc_range": [acc_lo, acc_hi], "val_mse_range": [mse_lo, mse_hi],
-                            "validation_choice_extra_risk": loss})
+                            "validation_choice_extra_risk": loss, "early_stopping_vs_decay": es_gap})
 
 
 if __name__ == "__main__":

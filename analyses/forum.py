@@ -224,7 +224,7 @@ def render(r: ForumResults):
                        [[k, v["val_mse"], v["w_norm"], v["law_error"], long.get(k, {}).get("max_from_ridge"),
                          long.get(k, {}).get("train_mse")] for k, v in a.items()])
     return section(__name__, r, answer, text, [figure], [table, adam_table],
-                   derived={"poster_change": poster_change, "penalty_at_wd": penalty_wd, "penalty_share_at_wd": penalty_wd / plotted_wd,
+                   derived={"large_init_over_small": r.init_sd1["wd"] / mse_wd, "poster_change": poster_change, "penalty_at_wd": penalty_wd, "penalty_share_at_wd": penalty_wd / plotted_wd,
                             "constant_val_loss_d2l_units": r.constant_val_mse / 2,
                             "h_max": r.div_null_limit - r.div_predicted, "run_minus_closed_form": gap,
                             "best_over_constant": learned, "best_below_constant": 1 - learned,

@@ -137,7 +137,8 @@ GLOSSARY = {
     "ESS": "effective sample size: how many independent draws the correlated draws are worth.",
     "MCSE": "Monte Carlo standard error: the sd of a posterior mean estimated from draws, about sd/√ESS.",
     "FISTA": "a fast proximal-gradient method for the lasso; its soft-thresholding step gives exact zeros.",
-    "evidence": "the probability of the training targets under a prior, with the weights integrated out.",
+    "marginal likelihood (evidence)": "the probability of the training targets under a prior, with the weights "
+                                      "integrated out.",
     "type-II maximum likelihood (empirical Bayes)": "choosing σ and τ (hence λ) to maximize the evidence.",
     "full Bayes": "putting priors on σ and τ too and reporting the posterior of λ instead of one value.",
     "BCE": "binary cross-entropy, −[y log p + (1 − y) log(1 − p)] averaged over rows.",
