@@ -15,7 +15,7 @@ from bayeswd.conventions import bayes_optimal_lam, lam_from_prior, prior_sd_from
 from bayeswd.data import Dataset, d2l_data, load
 from bayeswd.gaussian import empirical_bayes, gaussian_posterior
 from bayeswd.implied import implied_prior, settings_for_prior
-from bayeswd.ridge import ridge, ridge_path
+from bayeswd.ridge import best_lam, ridge, ridge_path
 
 __version__ = "0.1.0"
 
@@ -30,7 +30,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "Dataset", "d2l_data", "load", "ridge", "ridge_path", "gaussian_posterior", "empirical_bayes",
+    "Dataset", "d2l_data", "load", "ridge", "ridge_path", "best_lam", "gaussian_posterior", "empirical_bayes",
     "lam_from_prior", "prior_sd_from_lam", "bayes_optimal_lam", "implied_prior", "settings_for_prior", *_LAZY,
     "__version__",
 ]

@@ -183,6 +183,12 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
     if workers is not None:
         workers = as_positive_int(workers, "workers")
     n, p = dataset.X_train.shape
+    # The start's loss is about init_sd²·‖X‖²_F/(2n): refuse a start whose loss float64 cannot hold.
+    with np.errstate(over="ignore"):
+        start_scale = max(init_sds) ** 2 * float(np.sum(dataset.X_train**2))
+    if not np.isfinite(start_scale) or start_scale > 1e300:
+        raise ValueError(f"init_sd={max(init_sds):g} makes the starting loss overflow float64 on these inputs; use "
+                         f"an init_sd below {np.sqrt(1e300 / max(float(np.sum(dataset.X_train**2)), 1e-300)):.3g}")
     batch_size = n if batch_size is None else as_positive_int(batch_size, "batch_size")
     batch_size = min(batch_size, n)
     for name, value, allowed in (("optimizer", optimizer, OPTIMIZERS), ("init", init, INITS),

@@ -268,7 +268,8 @@ def risk_ratio(times, ratio, bound: float, ax=None):
 
 def prior_picture(grid, data_term, prior_term, least_squares, mode, path, ax=None, *, kind: str = "gaussian",
                   path_label: str = "MAP path"):
-    """The 2-D picture of a prior as a penalty, on ``grid`` = (w₁ values, w₂ values), equal spans.
+    """The 2-D picture of a prior as a penalty, on ``grid`` = (w₁ values, w₂ values) of equal spans, or one
+    1-D grid used on both axes.
 
     ``data_term`` and ``prior_term`` are the two parts of J on the grid (likelihood and prior
     −log densities in units of n/σ²); their sum is the posterior's. Draws likelihood contours
@@ -276,6 +277,7 @@ def prior_picture(grid, data_term, prior_term, least_squares, mode, path, ax=Non
     posterior contours (dashed), the least-squares point, the MAP and the MAP ``path`` (k×2).
     """
     ax = _axes(ax)
+    grid = grid if isinstance(grid, tuple) else (grid, grid)   # one 1-D grid: the same on both axes
     xs, ys = grid
     post = data_term + prior_term
     # The contours through the MAP touch there: that tangency is the picture's point, so draw them bolder.
