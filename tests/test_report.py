@@ -294,6 +294,8 @@ def test_the_first_screen_teaches_and_the_picture_is_live(quick_report, browser_
         assert shown("pp-l-zeros") == sum(v == 0 for v in row["lasso_map"])
         drawn.add(tuple(page.locator(f"#pp-{k}").get_attribute("d") for k in ("g-prior", "g-post", "l-prior", "l-lik")))
     assert len(drawn) == len(checks)          # every setting redraws the picture
+    page.locator('#answers a[href="#forum"]').first.click()      # a card link into a collapsed appendix opens it
+    assert page.locator("details#forum").get_attribute("open") is not None
     assert any(sum(v == 0 for v in row["lasso_map"]) == 1 for row in checks)   # a corner: one exact zero
     assert page.errors == [] and _leaving(page.requests) == []
     ARTIFACTS.mkdir(exist_ok=True)

@@ -247,6 +247,12 @@ def _section_html(s: Section, appendix: bool) -> str:
     return f'<section id="{s.name}"><h2>{html.escape(s.title)}</h2>{body}</section>'
 
 
+# A link to a collapsed appendix opens it (the answer card and the contents link into the appendices).
+_OPEN_TARGET = ("function bayeswdOpen(){var t=document.getElementById(decodeURIComponent(location.hash.slice(1)));"
+                "if(t&&t.tagName==='DETAILS'){t.open=true;t.scrollIntoView();}}"
+                "window.addEventListener('hashchange',bayeswdOpen);bayeswdOpen();")
+
+
 def _footer(meta: dict) -> str:
     return (f"Data: {meta['data']} · seed {meta['seed']} · {'quick' if meta['quick'] else 'full'} run · device "
             f"{meta['device']} · bayeswd {meta['versions']['bayeswd']} · {meta['total_seconds']:.0f} s")
@@ -278,7 +284,7 @@ def write_html(sections: list[Section], meta: dict) -> str:
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>bayeswd report</title>"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{_CSS}</style></head>"
             f"<body><main>{header}{nav}{''.join(body)}<footer class=\"meta\">{html.escape(_footer(meta))}</footer>"
-            f"</main></body></html>")
+            f"</main><script>{_OPEN_TARGET}</script></body></html>")
 
 
 def write_markdown(sections: list[Section], meta: dict) -> str:
