@@ -19,6 +19,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = ["PriorRegressor"]
 
 METHODS = ("closed_form", "gd", "map", "posterior")
+LAM_RULES = ("auto", "loo")
+# scikit-learn BayesianRidge's default Gamma(1e-6, 1e-6) hyperpriors on both precisions: "auto" is its fit,
+# and they keep the noise estimate finite on noiseless data (its guard).
+BAYESIAN_RIDGE_HYPERPRIOR = (1e-6, 1e-6, 1e-6, 1e-6)
 # The keys of ``options`` each method reads.
 OPTIONS = {"closed_form": (), "gd": ("epochs",), "map": (), "posterior": ("draws", "chains", "seed")}
 
@@ -29,10 +33,14 @@ class PriorRegressor(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     prior : "gaussian" or "laplace"
-    lam : float, optional
+    lam : float, "auto" or "loo", default "auto"
         The penalty in the canonical objective: λ of (λ/2)‖w‖² (Gaussian) or α of α‖w‖₁
-        (Laplace, scikit-learn's Lasso ``alpha``). Give ``lam`` or ``scale``, not both;
-        with neither, λ = 1.
+        (Laplace, scikit-learn's Lasso ``alpha``), or a rule that picks it from the training data:
+        ``"auto"``, type-II maximum likelihood (empirical Bayes) as scikit-learn's ``BayesianRidge``
+        with its default hyperpriors (for the Laplace prior: the Laplace scale of the same variance,
+        s = τ/√2); ``"loo"``, the exact leave-one-out optimum as ``RidgeCV`` (Gaussian prior only),
+        a continuous optimum (``bayeswd.best_lam``). The value used is ``lam_``. Give ``lam`` or
+        ``scale``, not both (``scale`` overrides the default "auto").
     scale : float, optional
         The prior's scale instead: τ (Gaussian sd) or s (Laplace scale); λ = σ²/(nτ²) or σ²/(ns).
     noise_sd : float, optional
@@ -52,7 +60,7 @@ class PriorRegressor(RegressorMixin, BaseEstimator):
     lam_ : the λ (or α) used. noise_sd_ : σ used (given or estimated; NaN where unused).
     """
 
-    def __init__(self, prior="gaussian", lam=None, scale=None, noise_sd=None, method="closed_form", options=None):
+    def __init__(self, prior="gaussian", lam="auto", scale=None, noise_sd=None, method="closed_form", options=None):
         self.prior = prior
         self.lam = lam
         self.scale = scale
@@ -65,9 +73,15 @@ class PriorRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"prior must be 'gaussian' or 'laplace', got {self.prior!r}")
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        if self.lam is not None and self.scale is not None:
+        rule = isinstance(self.lam, str)
+        if rule and self.lam not in LAM_RULES:
+            raise ValueError(f"lam must be a number >= 0, 'auto' or 'loo', got {self.lam!r}")
+        if self.lam == "loo" and self.prior == "laplace":
+            raise ValueError("lam='loo' is the closed-form leave-one-out of the Gaussian prior; for "
+                             "prior='laplace' give lam (scikit-learn's Lasso alpha), scale, or lam='auto'")
+        if self.lam not in (None, "auto") and self.scale is not None:
             raise ValueError("give lam or scale, not both: scale is turned into lam through σ and n")
-        for name in ("lam", "scale", "noise_sd"):
+        for name in ("scale", "noise_sd") if rule else ("lam", "scale", "noise_sd"):
             value = getattr(self, name)
             # any real scalar, numpy's included (GridSearchCV hands over np.int64 and np.float64)
             if value is not None and not (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
@@ -85,27 +99,52 @@ class PriorRegressor(RegressorMixin, BaseEstimator):
                              f"{sorted(allowed) or 'none'}")
         return options
 
-    def _noise_sd(self, X, y) -> float:
-        if self.noise_sd is not None:
-            return float(self.noise_sd)
+    def _empirical_bayes(self, X, y):
+        """BayesianRidge's fit: centred data, n rows (it does not count the intercept's degree of freedom,
+        as ``bayeswd.empirical_bayes`` does), its default hyperpriors; equal to scikit-learn's to 1e-10."""
         from bayeswd.gaussian import empirical_bayes
 
-        return empirical_bayes(X, y).noise_sd
+        return empirical_bayes(X - X.mean(axis=0), y - y.mean(), fit_intercept=False,
+                               hyperprior=BAYESIAN_RIDGE_HYPERPRIOR)
+
+    def _lam(self, X, y, sigma, eb) -> float:
+        """λ (or α) from ``lam``, ``scale`` or the rule; ``eb`` is the empirical-Bayes fit (or None)."""
+        n = X.shape[0]
+        if self.scale is not None:
+            return sigma**2 / (n * self.scale**2) if self.prior == "gaussian" else sigma**2 / (n * self.scale)
+        if self.lam is None or self.lam == "auto":
+            if eb.boundary:                 # no linear signal: the prior collapses onto 0
+                return math.inf
+            if self.prior == "gaussian":
+                return eb.lam
+            return sigma**2 / (n * eb.prior_sd / math.sqrt(2))   # the Laplace scale with the same variance
+        if self.lam == "loo":
+            from bayeswd.ridge import best_lam
+
+            return best_lam(X, y, "loo")
+        return float(self.lam)
 
     def fit(self, X, y):
         options = self._check_params()
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         n = X.shape[0]
-        needs_sigma = self.scale is not None or self.method in ("posterior", "map")
-        sigma = self._noise_sd(X, y) if needs_sigma and n > 2 else (
-            float(self.noise_sd) if self.noise_sd is not None else float("nan"))
-        if self.scale is not None:
-            lam = sigma**2 / (n * self.scale**2) if self.prior == "gaussian" else sigma**2 / (n * self.scale)
+        uses_rule = self.scale is None and isinstance(self.lam, str)
+        needs_sigma = self.scale is not None or self.method in ("posterior", "map") or (uses_rule and
+                                                                                          self.prior == "laplace")
+        needs_eb = self.lam in (None, "auto") and self.scale is None or (needs_sigma and self.noise_sd is None)
+        # Nothing to learn from (constant inputs or targets, or too few rows for what must be estimated):
+        # every weight is 0 and the bias is the mean, whatever the method.
+        learnable = (n > (2 if needs_eb or uses_rule else 1) and np.ptp(X, axis=0).max(initial=0.0) > 0
+                     and np.ptp(y) > 0)
+        eb = self._empirical_bayes(X, y) if learnable and needs_eb else None
+        if self.noise_sd is not None:
+            sigma = float(self.noise_sd)
         else:
-            lam = 1.0 if self.lam is None else float(self.lam)
+            sigma = eb.noise_sd if (eb is not None and needs_sigma) else float("nan")
+        lam = self._lam(X, y, sigma, eb) if learnable else (float(self.lam) if isinstance(self.lam, numbers.Real)
+                                                             else math.inf)
         self.lam_, self.noise_sd_ = lam, sigma
-        if n < 2 or np.ptp(X, axis=0).max(initial=0.0) == 0:
-            # nothing to learn from: every weight is 0 and the bias is the mean (all methods agree)
+        if not learnable or not math.isfinite(lam):
             w, b, state = np.zeros(X.shape[1]), float(y.mean()), None
         else:
             w, b, state = getattr(self, f"_fit_{self.method}")(X, y, lam, sigma, options)

@@ -18,7 +18,7 @@ from bayeswd._validate import as_penalties, as_penalty, as_Xy, nonzero_singular,
 __all__ = ["RidgeFit", "RidgePath", "ridge", "ridge_path", "min_norm", "best_lam", "CRITERIA"]
 
 CRITERIA = ("validation", "loo", "evidence")
-SEARCH_LAMS = np.logspace(-4, 4, 161)   # the grid that brackets the continuous optimum
+SEARCH_LAMS = np.logspace(-8, 6, 281)   # the grid that brackets the continuous optimum (20 points a decade)
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def best_lam(X, y, criterion: str = "loo", *, X_val=None, y_val=None, noise_sd: 
     ridge fit on (``X_val``, ``y_val``); ``"loo"``, the exact leave-one-out MSE on the training rows;
     ``"evidence"``, the marginal likelihood (evidence) p(y | λ, σ) with σ = ``noise_sd`` known, or σ
     fitted at each λ when ``noise_sd`` is None (``bayeswd.evidence_path``). The grid ``lams`` (default
-    1e-4 … 1e4, 161 points) brackets the best point; bounded Brent in log λ between its neighbours then
+    1e-8 … 1e6, 281 points) brackets the best point; bounded Brent in log λ between its neighbours then
     finds the optimum. At a grid end the end is returned: the optimum lies at or beyond it.
     """
     from scipy.optimize import minimize_scalar

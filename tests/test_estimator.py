@@ -47,7 +47,10 @@ def test_scale_is_the_prior_and_sigma_is_estimated_when_missing(d2l):
     assert by_scale.lam_ == pytest.approx(0.01**2 / (20 * 0.01**2))
     np.testing.assert_allclose(by_scale.coef_, bayeswd.ridge(X, y, by_scale.lam_).w, atol=1e-15)
     estimated = PriorRegressor(method="posterior", lam=1.0).fit(X, y)
-    assert estimated.noise_sd_ == pytest.approx(bayeswd.empirical_bayes(X, y).noise_sd)
+    # BayesianRidge's estimate: centred data, n rows, its default Gamma(1e-6, 1e-6) hyperpriors
+    bayesian_ridge = bayeswd.empirical_bayes(X - X.mean(axis=0), y - y.mean(), fit_intercept=False,
+                                             hyperprior=(1e-6,) * 4)
+    assert estimated.noise_sd_ == pytest.approx(bayesian_ridge.noise_sd)
 
 
 def test_laplace_closed_form_and_proximal_gd_agree():
@@ -81,3 +84,65 @@ def test_return_std_needs_a_posterior(d2l):
     fit = PriorRegressor().fit(d2l.X_train, d2l.y_train)
     with pytest.raises(ValueError, match="method='posterior'"):
         fit.predict(d2l.X_val, return_std=True)
+
+
+# ---- λ from the data: "auto" is BayesianRidge's fit, "loo" RidgeCV's criterion ----------------------
+
+@pytest.fixture(scope="module")
+def diabetes():
+    from sklearn.datasets import load_diabetes
+
+    return load_diabetes(return_X_y=True)
+
+
+def test_auto_lambda_is_bayesian_ridge(diabetes):
+    from sklearn.linear_model import BayesianRidge
+
+    X, y = diabetes
+    theirs = BayesianRidge(tol=1e-14, max_iter=100_000).fit(X, y)          # run to its fixed point
+    ours = PriorRegressor().fit(X, y)                                       # lam="auto" is the default
+    assert ours.lam_ == pytest.approx(theirs.lambda_ / theirs.alpha_ / len(y), rel=1e-6)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-6)
+    assert ours.intercept_ == pytest.approx(theirs.intercept_, rel=1e-6)
+    # noiseless data: the hyperpriors keep σ finite (BayesianRidge's guard), and every method still fits
+    from bayeswd.exceptions import ConvergenceWarning
+
+    Xn = np.random.default_rng(0).standard_normal((30, 4))
+    for method in ("closed_form", "map", "posterior"):
+        with warnings.catch_warnings():   # noiseless: the fixed point creeps (σ → 0), and bayeswd says so
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fit = PriorRegressor(method=method).fit(Xn, Xn @ np.r_[1.0, 2.0, 0.0, -1.0])
+        assert np.isfinite(fit.noise_sd_ if method != "closed_form" else 0) and np.all(np.isfinite(fit.coef_))
+
+
+def test_loo_lambda_is_ridgecv_criterion_at_its_continuous_optimum(diabetes):
+    from sklearn.linear_model import RidgeCV
+
+    X, y = diabetes
+    n = len(y)
+    ours = PriorRegressor(lam="loo").fit(X, y)
+    alphas = n * ours.lam_ * np.logspace(-1, 1, 201)                       # a fine grid around our optimum
+    theirs = RidgeCV(alphas=alphas, store_cv_results=True).fit(X, y)
+    assert theirs.alpha_ / (n * ours.lam_) == pytest.approx(1, abs=2 * (alphas[1] / alphas[0] - 1))
+    loo = bayeswd.ridge_path(X, y, alphas / n).loo_mse
+    np.testing.assert_allclose(loo, theirs.cv_results_.mean(axis=0), rtol=1e-10)
+    at_ours = RidgeCV(alphas=[n * ours.lam_]).fit(X, y)                    # same λ → same coefficients
+    np.testing.assert_allclose(ours.coef_, at_ours.coef_, rtol=1e-6)
+    with pytest.raises(ValueError, match="lam='loo'.*Gaussian prior"):
+        PriorRegressor(prior="laplace", lam="loo").fit(X, y)
+    with pytest.raises(ValueError, match="'auto' or 'loo'"):
+        PriorRegressor(lam="best").fit(X, y)
+
+
+def test_grid_search_over_numpy_grids(diabetes):
+    X, y = diabetes
+    for grid in (np.arange(1, 4), np.logspace(-6, -2, 5), np.array([1e-5, 1e-4], dtype=np.float32)):
+        search = GridSearchCV(PriorRegressor(), {"lam": grid}, cv=3).fit(X, y)
+        assert search.best_params_["lam"] in grid and np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+@pytest.mark.parametrize("method", ["closed_form", "gd", "map", "posterior"])
+def test_every_method_passes_scikit_learns_checks(method):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the checks provoke warnings on purpose
+        check_estimator(PriorRegressor(method=method))
