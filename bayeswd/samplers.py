@@ -89,8 +89,9 @@ def gibbs_bayesian_lasso(X, y, scale: float, noise_sd: float, *, draws: int = 10
     """Gibbs sampler for w_j ~ Laplace(0, s) as a scale mixture (Park & Casella 2008), σ known.
 
     w_j | v_j ~ N(0, v_j), v_j ~ Exp(rate 1/(2s²)); 1/v_j | w_j ~ InvGauss(1/(s|w_j|), 1/s²).
-    w | v is drawn in O(n²p) (Bhattacharya, Chakraborty & Mallick 2016). The flat
-    intercept is integrated out by centring; b | w ~ N(ȳ − x̄·w, σ²/n).
+    w | v is drawn in the cheaper dimension (``_draw_weights``): O(n²p) when n < p (Bhattacharya,
+    Chakraborty & Mallick 2016), a p×p Cholesky when n ≥ p. The flat intercept is integrated out by
+    centring; b | w ~ N(ȳ − x̄·w, σ²/n).
     Returns arrays w (chains, draws, p) and b (chains, draws).
     """
     rng = stream(seed, "sampler")
@@ -100,19 +101,35 @@ def gibbs_bayesian_lasso(X, y, scale: float, noise_sd: float, *, draws: int = 10
     alpha = (y - y.mean()) / noise_sd
     w_out = np.empty((chains, draws, p))
     b_out = np.empty((chains, draws))
+    gram = (Phi.T @ Phi, Phi.T @ alpha) if n >= p else None
     for c in range(chains):
         v = np.full(p, 2 * scale**2) * rng.uniform(0.5, 1.5, p)   # prior variance of each w_j
         for it in range(tune + draws):
-            # v are prior variances of w in σ-free units: the draw needs D = diag(v).
-            u = rng.standard_normal(p) * np.sqrt(v)
-            delta = rng.standard_normal(n)
-            omega = np.linalg.solve((Phi * v) @ Phi.T + np.eye(n), alpha - Phi @ u - delta)
-            w = u + v * (Phi.T @ omega)
+            w = _draw_weights(rng, Phi, alpha, v, gram)
             v = 1.0 / rng.wald(1.0 / (scale * np.maximum(np.abs(w), 1e-300)), 1.0 / scale**2)
             if it >= tune:
                 w_out[c, it - tune] = w
                 b_out[c, it - tune] = y.mean() - x_mean @ w + noise_sd / np.sqrt(n) * rng.standard_normal()
     return w_out, b_out
+
+
+def _draw_weights(rng, Phi, alpha, v, gram=None) -> np.ndarray:
+    """One draw of w ~ N(A⁻¹Φᵀα, A⁻¹), A = ΦᵀΦ + diag(1/v): the Gibbs step w | v of the Bayesian lasso.
+
+    Without ``gram``: Bhattacharya et al.'s n×n solve, O(n²p), for n < p. With ``gram`` = (ΦᵀΦ, Φᵀα):
+    a p×p Cholesky of A, O(p³), for n ≥ p (on scikit-learn's diabetes data, 442 × 10, the n×n solve
+    cost ~100 ms a draw).
+    """
+    if gram is None:
+        n, p = Phi.shape
+        u = rng.standard_normal(p) * np.sqrt(v)
+        delta = rng.standard_normal(n)
+        omega = np.linalg.solve((Phi * v) @ Phi.T + np.eye(n), alpha - Phi @ u - delta)
+        return u + v * (Phi.T @ omega)
+    G, c = gram
+    chol = np.linalg.cholesky(G + np.diag(1.0 / v))
+    mean = np.linalg.solve(chol.T, np.linalg.solve(chol, c))
+    return mean + np.linalg.solve(chol.T, rng.standard_normal(len(v)))   # covariance L⁻ᵀL⁻¹ = A⁻¹
 
 
 def collapsed_hierarchical_model(X, y) -> tuple[pm.Model, SVDBasis]:
