@@ -190,6 +190,9 @@ def run_command(args, interrupt: InterruptFlag | None = None) -> int:
 def _run(args, interrupt: InterruptFlag) -> int:
     # Everything that can be checked is checked before any computing (the CLI checked --out first).
     from bayeswd import analyses
+    from bayeswd.sweep import enable_compilation_cache
+
+    enable_compilation_cache()   # the command opts in to JAX's persistent cache; library calls never do
 
     config = _load_config(args.config)
     seed, quick = _seed(args, config), _quick(args, config)
@@ -500,6 +503,9 @@ def _worker_start() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from bayeswd.sweep import enable_compilation_cache
+
+    enable_compilation_cache()   # each section worker shares the command's persistent cache
 
 
 class _SectionPool:

@@ -310,10 +310,12 @@ def _blocks(size: int, length: int) -> list[np.ndarray]:
 
 
 def _block_task(inputs: SweepInputs, lams, seeds, workers: int, store: str | None, region: tuple | None,
-                factor: float):
+                factor: float, cache_dir: str | None = None):
     """Run one block (on a Dask worker or here). With a store, write its region and return only
-    the divergence summary; else return the arrays."""
-    enable_compilation_cache()
+    the divergence summary; else return the arrays. ``cache_dir``: the submitting process's persistent
+    compilation cache, which a Dask worker joins (None: leave the worker's JAX settings alone)."""
+    if cache_dir:
+        enable_compilation_cache(cache_dir)
     out, traces = run_block(inputs, lams, seeds, workers)
     diverged = first_divergence(out, lams, inputs, factor) if inputs.check_finite else None
     if store is None:
@@ -388,7 +390,8 @@ def _run_blocks(inputs, lams, seeds, axis, length, size, workers, client, store,
     # Inside a Dask worker the threads of its own pool are the parallelism: one per task by default.
     threads = 1 if workers is None else workers
     shared = client.scatter(inputs, broadcast=True)
-    futures = [client.submit(_block_task, shared, bl, bs, threads, store, region, factor, pure=False)
+    cache_dir = jax.config.jax_compilation_cache_dir or None    # workers share this process's cache, if any
+    futures = [client.submit(_block_task, shared, bl, bs, threads, store, region, factor, cache_dir, pure=False)
                for bl, bs, region in tasks]
     return client.gather(futures), tasks
 
@@ -443,17 +446,18 @@ def zarr_template(store: str, lams, seeds, init_sds, weights_shape: tuple, epoch
 _CACHE_LOCK = threading.Lock()
 
 
-def enable_compilation_cache() -> str | None:
-    """Point JAX's persistent compilation cache at bayeswd's cache folder (once per process).
+def enable_compilation_cache(where: str | None = None) -> str | None:
+    """Point JAX's persistent compilation cache at ``where`` or bayeswd's cache folder (once per process).
 
-    ``BAYESWD_COMPILE_CACHE`` names another folder (a shared file system for a cluster), or
-    ``off`` to leave JAX's setting alone. Returns the folder in use, or None.
+    An opt-in: the ``bayeswd`` command calls it, a library call never does (``train`` leaves JAX's global
+    settings as it found them). ``BAYESWD_COMPILE_CACHE`` names another folder (a shared file system for
+    a cluster), or ``off`` to leave JAX's setting alone. Returns the folder in use, or None.
     """
     with _CACHE_LOCK:
         current = jax.config.jax_compilation_cache_dir
         if current:
             return current
-        where = os.environ.get("BAYESWD_COMPILE_CACHE", "")
+        where = where or os.environ.get("BAYESWD_COMPILE_CACHE", "")
         if where.lower() == "off":
             return None
         if not where:

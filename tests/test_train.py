@@ -179,3 +179,24 @@ def test_any_iterable_is_a_sweep(d2l):
     np.testing.assert_array_equal(by_range.w, by_list.w)
     with pytest.raises(ValueError, match="seed"):
         train(d2l, 1.0, seed="01")   # a text is one (bad) value, never a sequence of characters
+
+
+def test_train_leaves_jax_global_settings_alone():
+    """A library call changes no JAX setting bayeswd chooses: the persistent compilation cache is the
+    command's opt-in (run in a fresh interpreter: other tests' CLI calls opt in for their process)."""
+    import subprocess
+    import sys
+
+    code = """
+import jax, bayeswd
+keys = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
+        "jax_persistent_cache_min_entry_size_bytes")
+before = {k: getattr(jax.config, k) for k in keys}
+bayeswd.train(bayeswd.d2l_data(seed=0), [0.0, 1.0], epochs=2)
+after = {k: getattr(jax.config, k) for k in keys}
+assert before == after, (before, after)
+print("same")
+"""
+    env = {k: v for k, v in __import__("os").environ.items() if k != "BAYESWD_COMPILE_CACHE"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "same", done.stderr[-1500:]
