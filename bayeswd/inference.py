@@ -25,6 +25,7 @@ from bayeswd.models import PRIORS
 from bayeswd.ridge import best_lam, ridge, ridge_path
 from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso, raw_model, svd_model,
                               to_datatree)
+from bayeswd.budget import EBFMI_BAR, MIN_ESS, rhat_bar
 from bayeswd.streams import stream
 
 __all__ = ["MAPEstimate", "map_estimate", "sample_posterior", "Diagnostics", "diagnose", "SamplingWarning",
@@ -131,7 +132,8 @@ def map_estimate(dataset: Dataset, prior: str, scale: float, *, noise_sd: float 
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """ArviZ convergence diagnostics, worst case over all parameters."""
+    """ArviZ convergence diagnostics, worst case over all parameters, with what the bars need: the
+    chains, draws per chain and scalar parameters checked, and the smallest E-BFMI (NaN without energy)."""
 
     max_rhat: float
     min_ess_bulk: float
@@ -139,17 +141,31 @@ class Diagnostics:
     divergences: int
     max_depth_hits: int
     seconds: float
+    chains: int = 4
+    draws: int = 1000
+    params: int = 1
+    min_ebfmi: float = float("nan")
 
-    def failures(self, rhat: float = 1.01, ess: float = 400.0) -> list[str]:
+    def rhat_bar(self) -> float:
+        """The largest R-hat a converged sampler shows over this many parameters (bulk and folded) with
+        probability 1 − FAMILY_ALPHA at its ESS (``bayeswd.budget.rhat_bar``): 1.01 cries wolf over 200."""
+        return rhat_bar(min(self.min_ess_bulk, self.min_ess_tail), self.chains, self.draws, 2 * self.params)
+
+    def failures(self, rhat: float | None = None, ess: float = MIN_ESS) -> list[str]:
+        """What failed, each with its bar: R-hat against ``rhat`` (default: the budget's bar for this run),
+        bulk and tail ESS against ``ess``, divergences, and E-BFMI against 0.3."""
         out = []
-        if not self.max_rhat < rhat:
-            out.append(f"R-hat {self.max_rhat:.3f} ≥ {rhat}")
+        bar = self.rhat_bar() if rhat is None else rhat
+        if not self.max_rhat < bar:
+            out.append(f"R-hat {self.max_rhat:.3f} ≥ {bar:.3f}")
         if self.min_ess_bulk < ess:
             out.append(f"bulk ESS {self.min_ess_bulk:.0f} < {ess:.0f}")
         if self.min_ess_tail < ess:
             out.append(f"tail ESS {self.min_ess_tail:.0f} < {ess:.0f}")
         if self.divergences:
             out.append(f"{self.divergences} divergences")
+        if self.min_ebfmi < EBFMI_BAR:
+            out.append(f"E-BFMI {self.min_ebfmi:.2f} < {EBFMI_BAR}")
         return out
 
     @property
@@ -172,20 +188,37 @@ def diagnose(tree, var_names=("w", "b"), seconds: float = float("nan")) -> Diagn
     divergences = int(np.asarray(stats["diverging"]).sum()) if stats is not None and "diverging" in stats else 0
     depth_key = next((k for k in ("reached_max_treedepth", "maxdepth_reached") if stats is not None and k in stats), None)
     depth_hits = int(np.asarray(stats[depth_key]).sum()) if depth_key else 0
-    return Diagnostics(rhat, bulk, tail, divergences, depth_hits, seconds)
+    ebfmi = float("nan")
+    if stats is not None and "energy" in stats:
+        energy = np.asarray(stats["energy"], dtype=float)                 # (chain, draw)
+        ebfmi = float(np.min(np.sum(np.diff(energy, axis=1) ** 2, axis=1) / np.sum(
+            (energy - energy.mean(axis=1, keepdims=True)) ** 2, axis=1)))
+    shape = np.asarray(post[names[0]]).shape
+    params = sum(int(np.prod(np.asarray(post[v]).shape[2:], dtype=int)) for v in names)
+    return Diagnostics(rhat, bulk, tail, divergences, depth_hits, seconds, chains=shape[0], draws=shape[1],
+                       params=max(params, 1), min_ebfmi=ebfmi)
 
 
-def _record(tree, diagnostics: Diagnostics, *, iid: bool = False, **extra):
-    """Store the diagnostics in ``tree.attrs``; warn on failures, except for i.i.d. samplers ("exact",
-    "optimize"), whose draws are independent by construction: their R-hat and ESS measure only chance."""
+# What to try when a sampler fails its diagnostics, by what was run.
+ADVICE = {"raw": "use parameterization='svd' (the likelihood is axis-aligned there) or mass='dense'",
+          "svd": "run longer (more tune and draws) or raise target_accept; the basis is already the SVD one",
+          "gibbs": "run longer (more tune and draws): the Gibbs sampler mixes slowly when weights sit near 0",
+          "hierarchical": "run longer (more tune and draws); the (σ, τ) ridge is long when p ≫ n"}
+
+
+def _record(tree, diagnostics: Diagnostics, *, iid: bool = False, advice: str = "svd", **extra):
+    """Store the diagnostics in ``tree.attrs``; warn on failures (against the budget's bars, with advice
+    that fits what ran), except for i.i.d. samplers ("exact", "optimize"), whose draws are independent by
+    construction: their R-hat and ESS measure only chance."""
     failures = [] if iid else diagnostics.failures()
-    tree.attrs.update({"max_rhat": diagnostics.max_rhat, "min_ess_bulk": diagnostics.min_ess_bulk,
-                       "min_ess_tail": diagnostics.min_ess_tail, "divergences": diagnostics.divergences,
-                       "max_depth_hits": diagnostics.max_depth_hits, "seconds": diagnostics.seconds,
+    tree.attrs.update({"max_rhat": diagnostics.max_rhat, "rhat_bar": diagnostics.rhat_bar(),
+                       "min_ess_bulk": diagnostics.min_ess_bulk, "min_ess_tail": diagnostics.min_ess_tail,
+                       "divergences": diagnostics.divergences, "max_depth_hits": diagnostics.max_depth_hits,
+                       "min_ebfmi": diagnostics.min_ebfmi, "seconds": diagnostics.seconds,
                        "converged": int(not failures), "failures": "; ".join(failures), **extra})
     if failures:
         warnings.warn(f"posterior sampling did not converge ({'; '.join(failures)}): do not trust these draws; "
-                      "use parameterization='svd' or a dense mass matrix", SamplingWarning, stacklevel=3)
+                      f"{ADVICE[advice]}", SamplingWarning, stacklevel=3)
     return tree
 
 
@@ -285,7 +318,7 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
         w, b = gibbs_bayesian_lasso(X, y, scale, sigma, draws=draws, tune=tune, chains=chains, seed=seed)
         tree = to_datatree({"w": w, "b": b}, meta)
         tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
-        return _record(tree, diagnose(tree, seconds=time.perf_counter() - start))
+        return _record(tree, diagnose(tree, seconds=time.perf_counter() - start), advice="gibbs")
 
     build = svd_model if parameterization == "svd" else raw_model
     model = build(X, y, prior, scale, sigma, features=feature_names(dataset))
@@ -298,7 +331,7 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
             del tree[group]
     tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
     tree.attrs.update(meta | {"parameterization": parameterization, "mass": mass})
-    return _record(tree, diagnose(tree, seconds=seconds))
+    return _record(tree, diagnose(tree, seconds=seconds), advice=parameterization)
 
 
 def _nuts(model, sampler: str, mass: str, *, draws: int, tune: int, chains: int, seed: int,
@@ -371,7 +404,10 @@ def full_bayes(dataset: Dataset, *, chains: int = 4, draws: int = 1000, tune: in
                        "lam": np.asarray(post["lam"]), "w": w.reshape(shape + (-1,)), "b": b.reshape(shape)},
                       {"sampler": sampler, "model": "hierarchical"})
     out["sample_stats"] = tree["sample_stats"]
-    return _record(out, diagnose(out, var_names=("noise_sd", "prior_sd"), seconds=time.perf_counter() - start))
+    # feature coords and the pointwise log-likelihood (σ per draw), as every sampler's tree has
+    out = complete_tree(out, dataset, sigma.reshape(shape)[..., None])
+    return _record(out, diagnose(out, var_names=("noise_sd", "prior_sd"), seconds=time.perf_counter() - start),
+                   advice="hierarchical")
 
 
 @dataclass(frozen=True)
