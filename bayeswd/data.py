@@ -67,6 +67,12 @@ class Dataset:
         )
 
 
+def feature_names(dataset: Dataset) -> list:
+    """The weights' coordinate labels: a CSV's column names, else 0 … p − 1."""
+    names = dataset.meta.get("features") if isinstance(dataset.meta, dict) else None
+    return list(names) if names and len(names) == dataset.num_inputs else list(range(dataset.num_inputs))
+
+
 def d2l_data(seed: int = 0, n_train: int = 20, n_val: int = 100, num_inputs: int = 200,
              noise: float = 0.01, w: float = 0.01, b: float = 0.05) -> Dataset:
     """The d2l weight-decay data: y = b + Σᵢ w·xᵢ + N(0, noise²), x ~ N(0, I).

@@ -26,7 +26,7 @@ import xarray as xr
 
 from bayeswd import rowspace, sweep
 from bayeswd._validate import as_choice, as_count, as_flag, as_fraction, as_penalty, as_positive, as_positive_int
-from bayeswd.data import Dataset
+from bayeswd.data import Dataset, feature_names
 from bayeswd.exceptions import BudgetError, TrainingDiverged
 from bayeswd.step import METRICS, Spec
 
@@ -251,7 +251,9 @@ def train(dataset: Dataset, lam=0.0, *, lr: float = 0.01, epochs: int = 10, batc
         coords = dict(zip(_SWEEP_DIMS, (lams, seeds, init_sds)))
         result = _to_xarray(out, (len(lams), len(seeds), len(init_sds)), coords, epochs, k)
     result = result.isel({d: 0 for d, flag in zip(_SWEEP_DIMS, flags) if not flag}, drop=True)
+    result = result.assign_coords(feature=feature_names(dataset))   # a CSV's column names survive
     if store is not None:      # lazy, larger than memory: the starts stay in the store's dataset
+        sweep.annotate_store(store, config, feature_names(dataset), device)
         return TrainRun(result, result["w0"].data, result["b0"].data, epochs * steps_per_epoch, device, config,
                         traces)
     return TrainRun(result.drop_vars(["w0", "b0"]), result["w0"].values, result["b0"].values,

@@ -17,7 +17,7 @@ import pymc as pm
 
 from bayeswd._validate import as_choice, as_count, as_positive, as_positive_int
 from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
-from bayeswd.data import Dataset
+from bayeswd.data import Dataset, feature_names
 from bayeswd.exceptions import BudgetError, ConvergenceWarning
 from bayeswd.gaussian import empirical_bayes, gaussian_posterior
 from bayeswd.sparse import LassoFit, lasso, lasso_objective
@@ -220,12 +220,6 @@ def _record(tree, diagnostics: Diagnostics, *, iid: bool = False, advice: str = 
         warnings.warn(f"posterior sampling did not converge ({'; '.join(failures)}): do not trust these draws; "
                       f"{ADVICE[advice]}", SamplingWarning, stacklevel=3)
     return tree
-
-
-def feature_names(dataset: Dataset) -> list:
-    """The weights' coordinate labels: a CSV's column names, else 0 … p − 1."""
-    names = dataset.meta.get("features") if isinstance(dataset.meta, dict) else None
-    return list(names) if names and len(names) == dataset.num_inputs else list(range(dataset.num_inputs))
 
 
 def complete_tree(tree, dataset: Dataset, noise_sd: float, *, predictive: bool = False, seed: int = 0):

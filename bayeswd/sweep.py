@@ -12,6 +12,7 @@ blocks of equal shape (so each worker compiles once per shape) that run as tasks
 from __future__ import annotations
 
 import os
+import uuid
 import shutil
 import threading
 from dataclasses import dataclass
@@ -391,8 +392,10 @@ def _run_blocks(inputs, lams, seeds, axis, length, size, workers, client, store,
     threads = 1 if workers is None else workers
     shared = client.scatter(inputs, broadcast=True)
     cache_dir = jax.config.jax_compilation_cache_dir or None    # workers share this process's cache, if any
-    futures = [client.submit(_block_task, shared, bl, bs, threads, store, region, factor, cache_dir, pure=False)
-               for bl, bs, region in tasks]
+    token = uuid.uuid4().hex[:8]        # named tasks: the dashboard shows "bayeswd-train-block", not a hash
+    futures = [client.submit(_block_task, shared, bl, bs, threads, store, region, factor, cache_dir,
+                             key=f"bayeswd-train-block-{token}-{i}", pure=False)
+               for i, (bl, bs, region) in enumerate(tasks)]
     return client.gather(futures), tasks
 
 
@@ -438,6 +441,20 @@ def zarr_template(store: str, lams, seeds, init_sds, weights_shape: tuple, epoch
     encoding = {name: {"compressors": None} for name in data_vars}
     xr.Dataset(data_vars, coords=coords).to_zarr(store, mode="w-", compute=False, consolidated=False,
                                                  encoding=encoding)
+
+
+def annotate_store(store: str, config: dict, features: list, device: str) -> None:
+    """Record in the store's attributes what made it: the training configuration, the feature names
+    and the device, so a store opened later (``xr.open_zarr``) says how it was computed."""
+    import json
+
+    import zarr
+
+    from bayeswd import __version__
+
+    group = zarr.open_group(store, mode="r+")
+    group.attrs.update({"bayeswd_version": __version__, "device": device,
+                        "config": json.dumps(config), "features": json.dumps([str(f) for f in features])})
 
 
 # ----------------------------------------------------------------------------------------------

@@ -20,11 +20,35 @@ def test_768_models_on_a_two_worker_local_cluster_equal_the_local_sweep(d2l, tmp
     local = train(d2l, lams, seed=seeds)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40) as cluster, distributed.Client(cluster) as client:
-        remote = train(d2l, lams, seed=seeds, client=client)
+        with distributed.get_task_stream(client) as stream:
+            remote = train(d2l, lams, seed=seeds, client=client)
         _assert_equal(remote, local)
         assert remote.traces >= 1               # each worker process compiled its block's shape
+        # named tasks: the dashboard and the task stream say what runs, not a hash
+        keys = [str(task["key"]) for task in stream.data]
+        assert keys and all(k.startswith("bayeswd-train-block-") for k in keys), keys
         stored = train(d2l, lams, seed=seeds, client=client, store=tmp_path / "sweep.zarr")
         _assert_equal(stored, local)
+    # the store says what made it
+    import json
+
+    import zarr
+
+    attrs = zarr.open_group(str(tmp_path / "sweep.zarr"), mode="r").attrs
+    assert json.loads(attrs["config"])["lr"] == 0.01 and len(json.loads(attrs["features"])) == d2l.num_inputs
+    assert attrs["bayeswd_version"] and attrs["device"]
+
+
+def test_feature_names_survive_training(tmp_path):
+    import bayeswd
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "mine.csv"
+    X = rng.standard_normal((30, 3))
+    np.savetxt(path, np.column_stack([X, X @ [1.0, 2.0, 0.0]]), delimiter=",", header="age,dose,noise,y", comments="")
+    data = bayeswd.load(path)
+    run = train(data, 0.1, epochs=2)
+    assert list(run.result["feature"].values) == ["age", "dose", "noise"]
 
 
 @pytest.mark.parametrize("sweep", [dict(lam=np.linspace(0, 5, 70), seed=[0, 1]),              # cut along λ
