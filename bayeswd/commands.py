@@ -190,8 +190,9 @@ def run_command(args, interrupt: InterruptFlag | None = None) -> int:
 def _run(args, interrupt: InterruptFlag) -> int:
     # Everything that can be checked is checked before any computing (the CLI checked --out first).
     from bayeswd import analyses
-    from bayeswd.sweep import enable_compilation_cache
+    from bayeswd.sweep import enable_compilation_cache   # PyMC and JAX: a signal here can be swallowed
 
+    interrupt.check()
     enable_compilation_cache()   # the command opts in to JAX's persistent cache; library calls never do
 
     config = _load_config(args.config)
@@ -216,7 +217,7 @@ def _run(args, interrupt: InterruptFlag) -> int:
     hits = {name: results is not None for name, results in cached.items()}
     scheduler = getattr(args, "scheduler", None)
     with _cluster(scheduler) as client, _progress(modules, quick, cache, mode) as progress, \
-            _SectionPool(_jobs(args, scheduler, sum(not hit for hit in hits.values())), mode) as pool:
+            _SectionPool(_jobs(args, scheduler, sum(not hit for hit in hits.values())), mode, interrupt) as pool:
         contexts = {m.NAME: Context(dataset, seed, quick, params[m.NAME], label, redraw, client) for m in modules}
         # longest first, so the last section to start is a short one
         for module in sorted((m for m in modules if not hits[m.NAME]), key=progress.estimate, reverse=True):
@@ -503,6 +504,8 @@ def _worker_start() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # born with the parent's mask, which blocked these while it made the pool: pool.terminate() sends SIGTERM
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)])
     from bayeswd.sweep import enable_compilation_cache
 
     enable_compilation_cache()   # each section worker shares the command's persistent cache
@@ -513,8 +516,9 @@ class _SectionPool:
     in this process when ``jobs`` is 1. Every section is a pure function of its Context, so the
     numbers are the same either way. On any exit other than success the workers are terminated."""
 
-    def __init__(self, jobs: int, mode: str):
+    def __init__(self, jobs: int, mode: str, interrupt: InterruptFlag | None = None):
         self.jobs, self.mode, self.pending, self.pool = jobs, mode, {}, None
+        self.interrupt = interrupt   # checked while waiting: a signal a library swallowed still stops the run
 
     def __enter__(self):
         if self.jobs > 1:
@@ -522,12 +526,22 @@ class _SectionPool:
             import signal
 
             # Workers are born ignoring SIGINT (an ignored signal survives exec, and Python keeps it ignored),
-            # so a Ctrl-C while they import prints nothing there.
+            # so a Ctrl-C while they import prints nothing there. While the pool is made, the stopping signals
+            # are blocked, not lost: one that lands inside Pool() would leave it half-made, and the run would
+            # wait forever for a worker that never came. It is delivered when the mask is restored.
+            stopping = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
             try:
                 self.pool = multiprocessing.get_context("spawn").Pool(self.jobs, initializer=_worker_start)
             finally:
                 signal.signal(signal.SIGINT, previous)
+                try:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)   # a signal that came meanwhile runs now
+                except BaseException:
+                    if self.pool is not None:
+                        self.pool.terminate()
+                    raise
         return self
 
     def submit(self, module, ctx, label: str) -> None:
@@ -541,6 +555,8 @@ class _SectionPool:
         try:
             while not pending.ready():   # short waits, so a signal is handled at once
                 pending.wait(0.2)
+                if self.interrupt is not None:
+                    self.interrupt.check()
             return pending.get()
         except KeyboardInterrupt as err:
             # The traceback's frames (the wait's) must not keep the pool, and its semaphores, alive.

@@ -423,7 +423,12 @@ def test_a_signal_during_the_imports_is_one_line(tmp_path, sig):
                             cwd=tmp_path)
     time.sleep(0.6)   # past bayeswd's own import, inside JAX's and PyMC's
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:    # the signal was lost: fail, without leaving the process behind
+        proc.kill()
+        proc.communicate()
+        raise
     assert proc.returncode == 128 + sig, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == f"bayeswd: interrupted ({sig.name}); the previous report was left as it was"
