@@ -9,7 +9,7 @@ import numpy as np
 import bayeswd
 from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
 from bayeswd.engine import train
-from bayeswd.gaussian import empirical_bayes, evidence_path
+from bayeswd.gaussian import BAYESIAN_RIDGE_HYPERPRIOR, empirical_bayes, evidence_path
 from bayeswd.inference import choose_lambda, map_estimate
 from bayeswd.ridge import best_lam
 
@@ -27,8 +27,6 @@ QUICK = {"n_lams": 20, "gd_seeds": 2, "map_points": 2}  # the full-Bayes model h
 TYPICAL_SECONDS = {"quick": 20.0, "full": 25.0}
 D2L_LAMBDA = 3.0
 EVIDENCE_POINTS = 200
-# scikit-learn BayesianRidge's default Gamma(1e-6, 1e-6) hyperpriors on both precisions
-BAYESIAN_RIDGE_HYPERPRIOR = (1e-6, 1e-6, 1e-6, 1e-6)
 
 
 @dataclass(frozen=True)

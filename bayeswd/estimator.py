@@ -20,9 +20,6 @@ __all__ = ["PriorRegressor"]
 
 METHODS = ("closed_form", "gd", "map", "posterior")
 LAM_RULES = ("auto", "loo")
-# scikit-learn BayesianRidge's default Gamma(1e-6, 1e-6) hyperpriors on both precisions: "auto" is its fit,
-# and they keep the noise estimate finite on noiseless data (its guard).
-BAYESIAN_RIDGE_HYPERPRIOR = (1e-6, 1e-6, 1e-6, 1e-6)
 # The keys of ``options`` each method reads.
 OPTIONS = {"closed_form": (), "gd": ("epochs",), "map": (), "posterior": ("draws", "chains", "seed")}
 
@@ -102,7 +99,7 @@ class PriorRegressor(RegressorMixin, BaseEstimator):
     def _empirical_bayes(self, X, y):
         """BayesianRidge's fit: centred data, n rows (it does not count the intercept's degree of freedom,
         as ``bayeswd.empirical_bayes`` does), its default hyperpriors; equal to scikit-learn's to 1e-10."""
-        from bayeswd.gaussian import empirical_bayes
+        from bayeswd.gaussian import BAYESIAN_RIDGE_HYPERPRIOR, empirical_bayes
 
         return empirical_bayes(X - X.mean(axis=0), y - y.mean(), fit_intercept=False,
                                hyperprior=BAYESIAN_RIDGE_HYPERPRIOR)

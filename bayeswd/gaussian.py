@@ -22,7 +22,12 @@ from bayeswd.exceptions import ConvergenceWarning
 from bayeswd._validate import as_design, as_positive, as_Xy, nonzero_singular
 from bayeswd.streams import stream
 
-__all__ = ["GaussianPosterior", "gaussian_posterior", "EmpiricalBayesFit", "empirical_bayes"]
+__all__ = ["GaussianPosterior", "gaussian_posterior", "EmpiricalBayesFit", "empirical_bayes",
+           "BAYESIAN_RIDGE_HYPERPRIOR"]
+
+# scikit-learn BayesianRidge's default Gamma(1e-6, 1e-6) hyperpriors on both precisions (alpha_1, alpha_2,
+# lambda_1, lambda_2), for ``empirical_bayes(..., hyperprior=...)``; they keep σ finite on noiseless data.
+BAYESIAN_RIDGE_HYPERPRIOR = (1e-6, 1e-6, 1e-6, 1e-6)
 
 _LOG_2PI = np.log(2 * np.pi)
 

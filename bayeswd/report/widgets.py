@@ -270,18 +270,20 @@ _PICTURE_SCRIPT = r"""
     cands.forEach(function (v) { if (objective(v, 0, alpha) < objective(best, 0, alpha)) { best = v; } });
     return best;
   }
-  // A level set {w : f(w) = f(centre) + level} of a convex f, as a closed SVG path, traced along rays.
-  function levelSet(f, centre, level, map) {
-    var base = f(centre), pts = [];
-    for (var i = 0; i < 180; i++) {
-      var th = 2 * Math.PI * i / 180, u = [Math.cos(th), Math.sin(th)], lo = 0, hi = 1e-3;
-      while (f([centre[0] + hi * u[0], centre[1] + hi * u[1]]) - base < level && hi < 1e6) { hi *= 2; }
-      for (var it = 0; it < 60; it++) {
-        var mid = 0.5 * (lo + hi);
-        if (f([centre[0] + mid * u[0], centre[1] + mid * u[1]]) - base < level) { lo = mid; } else { hi = mid; }
-      }
-      pts.push(map([centre[0] + lo * u[0], centre[1] + lo * u[1]]));
+  // Where the ray from the minimizer `centre` of a convex f, at angle th, crosses f = f(centre) + level.
+  function rayPoint(f, centre, level, th) {
+    var base = f(centre), u = [Math.cos(th), Math.sin(th)], lo = 0, hi = 1e-3;
+    while (f([centre[0] + hi * u[0], centre[1] + hi * u[1]]) - base < level && hi < 1e6) { hi *= 2; }
+    for (var it = 0; it < 60; it++) {
+      var mid = 0.5 * (lo + hi);
+      if (f([centre[0] + mid * u[0], centre[1] + mid * u[1]]) - base < level) { lo = mid; } else { hi = mid; }
     }
+    return [centre[0] + lo * u[0], centre[1] + lo * u[1]];
+  }
+  // That level set as a closed SVG path.
+  function levelSet(f, centre, level, map) {
+    var pts = [];
+    for (var i = 0; i < 180; i++) { pts.push(map(rayPoint(f, centre, level, 2 * Math.PI * i / 180))); }
     return "M" + pts.join("L") + "Z";
   }
   var ols = solve(G[0][0], G[0][1], G[1][1], c[0], c[1]);
@@ -289,13 +291,7 @@ _PICTURE_SCRIPT = r"""
   // The view: that whole contour and the origin, square so circles are round (a wide prior's circle may leave it).
   var xs = [0, ols[0]], ys = [0, ols[1]];
   for (var i = 0; i < 360; i++) {
-    var th = 2 * Math.PI * i / 360, u = [Math.cos(th), Math.sin(th)], lo = 0, hi = 1e-3;
-    while (quad([ols[0] + hi * u[0], ols[1] + hi * u[1]]) - quad(ols) < outer) { hi *= 2; }
-    for (var it = 0; it < 60; it++) {
-      var mid = 0.5 * (lo + hi);
-      if (quad([ols[0] + mid * u[0], ols[1] + mid * u[1]]) - quad(ols) < outer) { lo = mid; } else { hi = mid; }
-    }
-    var p = [ols[0] + lo * u[0], ols[1] + lo * u[1]];
+    var p = rayPoint(quad, ols, outer, 2 * Math.PI * i / 360);
     xs.push(p[0]); ys.push(p[1]);
   }
   var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
