@@ -8,7 +8,7 @@ import numpy as np
 
 import bayeswd
 from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
-from bayeswd.engine import train
+from bayeswd.training import train
 from bayeswd.gaussian import BAYESIAN_RIDGE_HYPERPRIOR, empirical_bayes, evidence_path
 from bayeswd.inference import choose_lambda, map_estimate
 from bayeswd.ridge import best_lam
@@ -106,7 +106,7 @@ def compute(ctx: Context) -> ChoosingResults:
                  "evidence_known_lam": ev_lam, "evidence_known_drop": float(at[0] - at[1])}
     return ChoosingResults(
         **ctx.shared(), lams=lams, ridge_train_mse=_mse(path.predict(X), y), ridge_val_mse=ridge_val,
-        gd_train_mse=2 * gd_final.train_loss.values, gd_val_mse=2 * gd_final.val_loss.values, marks=marks,
+        gd_train_mse=gd_final.train_mse.values, gd_val_mse=gd_final.val_mse.values, marks=marks,
         val_mse_at=val_at, best_val_lam=best_val_lam, **known,
         best_val_mse=float(_mse(bayeswd.ridge(X, y, best_val_lam).predict(data.X_val), data.y_val)),
         min_norm_val_mse=float(_mse(bayeswd.ridge(X, y, 0.0).predict(data.X_val), data.y_val)),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayeswd.conventions import from_framework
-from bayeswd.engine import train
+from bayeswd.training import train
 from bayeswd.implied import implied_prior
 from bayeswd.streams import child_seed, stream
 
@@ -73,10 +73,6 @@ class D2lResults(Results):
 Results = D2lResults
 
 
-def _mse(loss):
-    return 2.0 * np.asarray(loss)   # the engine's Σr²/2n → mean r²
-
-
 def _one_repeat(data, wd, epochs, seed, rng):
     """Every run of the chapter on one data draw; returns rows (without statistics) and the scratch runs."""
     rows, scratch = [], {}
@@ -109,7 +105,7 @@ def _one_repeat(data, wd, epochs, seed, rng):
 
 
 def _final(h) -> dict:
-    return {"train_mse": float(_mse(h.train_loss)), "val_mse": float(_mse(h.val_loss)),
+    return {"train_mse": float(h.train_mse), "val_mse": float(h.val_mse),
             "l2_penalty": float(h.l2_penalty), "w_norm": float(h.w_norm)}
 
 
@@ -133,10 +129,10 @@ def compute(ctx: Context) -> D2lResults:
     curves = {}
     for cfg, runs in repeats[0][1].items():
         res = runs.result
-        curves[cfg] = {"epoch": res.epoch.values.tolist(), "train_0": _mse(res.train_loss.isel(lam=0)).tolist(),
-                       "val_0": _mse(res.val_loss.isel(lam=0)).tolist(),
-                       "train_wd": _mse(res.train_loss.isel(lam=1)).tolist(),
-                       "val_wd": _mse(res.val_loss.isel(lam=1)).tolist()}
+        curves[cfg] = {"epoch": res.epoch.values.tolist(), "train_0": res.train_mse.isel(lam=0).values.tolist(),
+                       "val_0": res.val_mse.isel(lam=0).values.tolist(),
+                       "train_wd": res.train_mse.isel(lam=1).values.tolist(),
+                       "val_wd": res.val_mse.isel(lam=1).values.tolist()}
     steps = p["en_epochs"] * -(-data.n_train // CONFIGS["en"]["batch_size"])
     recipe = {}
     if ctx.has_truth and np.ptp(data.w_true) == 0:

@@ -11,9 +11,9 @@ import bayeswd
 from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
 from bayeswd.data import multioutput_data
 from bayeswd.inference import map_estimate
-from bayeswd.engine import train
+from bayeswd.training import train
 
-from bayeswd.engine import stability_bound
+from bayeswd.training import stability_bound
 from bayeswd.ridge import best_lam
 from bayeswd.subspace import excess_risk
 
@@ -95,8 +95,8 @@ def _exercise_5(data, seed: int, epochs: int, more_rows) -> dict:
     # From w = 0, the closed forms' own start (a fair comparison), and from d2l's N(0, 0.01²) init.
     zero = train(data, 0.0, lr=lr, epochs=epochs, batch_size=None, w0=np.zeros(data.num_inputs), b0=0.0)
     run = train(data, 0.0, lr=lr, epochs=epochs, batch_size=None, init_sd=EN["init_sd"], seed=seed)
-    val_curve = 2 * zero.result.val_loss.values   # Σr²/(2n) → MSE
-    init_curve = 2 * run.result.val_loss.values
+    val_curve = zero.result.val_mse.values
+    init_curve = run.result.val_mse.values
     out = {"min_norm": _val_mse(bayeswd.ridge(X, y, 0.0), data),
            "early_stopping": float(val_curve.min()), "early_stopping_epoch": int(val_curve.argmin()) + 1,
            "gd_final": float(val_curve[-1]), "stop_lr": float(lr), "stop_epochs": epochs,

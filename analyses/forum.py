@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import bayeswd
-from bayeswd.engine import stability_bound, train
+from bayeswd.training import stability_bound, train
 from bayeswd.ridge import best_lam
 from bayeswd.subspace import decompose, null_space_factor
 
@@ -52,8 +52,8 @@ class ForumResults(Results):
     true_half_sq_norm: float        # ‖w*‖²/2, NaN without truth
     init_sd1: dict                  # "0" / "wd" → validation MSE of the English protocol from N(0, 1)
     div_lams: np.ndarray
-    div_final_loss: np.ndarray      # final training loss, Σr²/(2n)
-    div_zero_loss: float            # the loss of w = 0 with the best bias: Σ(y − ȳ)²/(2n)
+    div_final_mse: np.ndarray       # final training MSE
+    div_zero_mse: float             # the MSE of w = 0 with the best bias: Σ(y − ȳ)²/n
     div_onset: float                # first λ on the grid whose final loss exceeds 1.5× the w = 0 loss; NaN if none
     div_predicted: float            # 2/η − h_max: where full-batch GD starts to diverge
     div_null_limit: float           # 2/η: beyond it the unseen directions diverge too
@@ -91,9 +91,9 @@ def compute(ctx: Context) -> ForumResults:
     # divergence: from the middle of the stable range up to (not reaching) lr·λ = 2
     div_lams = np.linspace(1.0 / lr, 1.99 / lr, p["div_points"])
     div = train(data, list(div_lams), seed=ctx.seed, init_sd=0.01, check_finite=False, **EN)
-    final = div.result.train_loss.isel(epoch=-1).values
-    zero_loss = float(np.mean((y - y.mean()) ** 2) / 2)
-    blown = ~np.isfinite(final) | (final > 1.5 * zero_loss)
+    final = div.result.train_mse.isel(epoch=-1).values
+    zero_mse = float(np.mean((y - y.mean()) ** 2))
+    blown = ~np.isfinite(final) | (final > 1.5 * zero_mse)
     h_max = 2.0 / stability_bound(X, 0.0)
     adam, adam_long = {}, {}
     ridge_wd = bayeswd.ridge(X, y, wd)
@@ -110,17 +110,17 @@ def compute(ctx: Context) -> ForumResults:
                                "train_mse": float(np.mean((y - X @ long.w - long.b) ** 2)),
                                "w_norm": float(np.linalg.norm(long.w))}
     return ForumResults(
-        **ctx.shared(), n_train=n, num_inputs=data.num_inputs, steps=steps, lams=lams, gd_val_mse=2 * run.val_loss.values,
+        **ctx.shared(), n_train=n, num_inputs=data.num_inputs, steps=steps, lams=lams, gd_val_mse=run.val_mse.values,
         gd_val_plotted=run.val_objective.values, gd_w_norm=run.w_norm.values,
-        torch_val_mse=2 * torch_run.val_loss.values, ridge_val_mse=np.array(ridge_val),
+        torch_val_mse=torch_run.val_mse.values, ridge_val_mse=np.array(ridge_val),
         null_factor=np.array([null_space_factor(lr, lam, steps) for lam in lams]),
         constant_val_mse=float(np.mean((yv - y.mean()) ** 2)),
         best_ridge_val_mse=float(np.mean((yv - bayeswd.ridge(X, y, best_val_lam).predict(Xv)) ** 2)),
         best_ridge_lam=best_val_lam,
         noise_var=float(data.noise**2) if data.noise is not None else float("nan"),
         true_half_sq_norm=float(data.w_true @ data.w_true / 2) if ctx.has_truth else float("nan"),
-        init_sd1={"0": float(2 * sd1.val_loss.values[0]), "wd": float(2 * sd1.val_loss.values[1])},
-        div_lams=div_lams, div_final_loss=final, div_zero_loss=zero_loss,
+        init_sd1={"0": float(sd1.val_mse.values[0]), "wd": float(sd1.val_mse.values[1])},
+        div_lams=div_lams, div_final_mse=final, div_zero_mse=zero_mse,
         div_onset=float(div_lams[blown][0]) if blown.any() else float("nan"),
         div_predicted=2.0 / lr - h_max, div_null_limit=2.0 / lr, adam=adam, adam_long=adam_long,
         ridge_w_norm=float(np.linalg.norm(ridge_wd.w)),
@@ -202,8 +202,8 @@ def render(r: ForumResults):
                                          "GD, PyTorch's U(±1/√p) init": (r.torch_val_mse[1:], dict(marker="s")),
                                          "closed form (ridge)": (r.ridge_val_mse[1:], dict(color="k"))},
                             top, ylabel=f"validation {LOSS}", title=f"After d2l's {r.steps} SGD steps")
-        bottom.semilogy(r.div_lams, r.div_final_loss, "o-", ms=3, label="final training loss Σr²/(2n)")
-        bottom.axhline(r.div_zero_loss, color="0.4", ls=":", label="loss of w = 0")
+        bottom.semilogy(r.div_lams, r.div_final_mse, "o-", ms=3, label="final training MSE")
+        bottom.axhline(r.div_zero_mse, color="0.4", ls=":", label="MSE of w = 0")
         bottom.axvline(r.div_predicted, color="tab:red", ls="--", label="2/η − h_max (full batch)")
         bottom.set(xlabel="λ", ylabel="training loss", title="Where large λ stops converging")
         bottom.legend(fontsize=8.5)

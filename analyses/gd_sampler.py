@@ -10,7 +10,7 @@ import bayeswd
 from bayeswd import ensembles as E
 from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
 from bayeswd.data import Dataset
-from bayeswd.engine import train
+from bayeswd.training import train
 from bayeswd.samplers import gibbs_bayesian_lasso
 
 from bayeswd.analyses._common import Context, Count, Real, Results, Table, draw, fmt, section, script_main

@@ -14,7 +14,7 @@ from bayeswd.conventions import from_framework
 from bayeswd.implied import implied_prior
 from bayeswd.data import multioutput_data
 from bayeswd.streams import stream
-from bayeswd.engine import train
+from bayeswd.training import train
 
 from bayeswd.analyses._common import (LOSS, Context, Count, Real, Results, Table, draw, fmt, implied_numbers, section,
                                       script_main)
@@ -98,8 +98,8 @@ def compute(ctx: Context) -> MultiOutputResults:
     return MultiOutputResults(**{**ctx.shared(), "has_truth": True}, implied=implied, differences=diffs, lam_canonical=lam,
                               lr_canonical=lr, batch=batch, n_targets=k, n_features=X.shape[1], n_train=len(X),
                               n_val=len(data.y_val), epochs=ours.result.epoch.values.astype(float),
-                              train_mse=ours.result["train_loss"].values * 2 / k,   # Σ‖r‖²/(2n) → mean r²
-                              val_mse=ours.result["val_loss"].values * 2 / k)
+                              train_mse=ours.result["train_mse"].values / k,   # Σ‖r‖²/n → mean r²
+                              val_mse=ours.result["val_mse"].values / k)
 
 
 def _prior_text(r: MultiOutputResults) -> str:

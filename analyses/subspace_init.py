@@ -8,7 +8,7 @@ import numpy as np
 
 import bayeswd
 from bayeswd.conventions import lam_from_prior
-from bayeswd.engine import train
+from bayeswd.training import train
 from bayeswd.subspace import explain_run, init_risk, interpolant_from, null_space_factor
 from bayeswd.theory import min_norm_risk, optimal_lam, ridge_risk_asymptotic
 
@@ -66,7 +66,7 @@ def compute(ctx: Context) -> SubspaceResults:
         for i, (lam, tag) in enumerate(((0.0, "0"), (p["wd"], "wd"))):
             parts = explain_run(sweep.w[i], sweep.b[i], sweep.w0, X, wt, bt)
             parts["null_factor"] = null_space_factor(kw["lr"], lam, sweep.steps)
-            parts["val_mse"] = float(2 * sweep.result["val_loss"][i, -1])
+            parts["val_mse"] = float(sweep.result["val_mse"][i, -1])
             runs[f"{cfg}_{tag}"] = parts
     law = []
     seeds = list(range(ctx.seed, ctx.seed + p["mc_seeds"]))

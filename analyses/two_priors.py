@@ -8,7 +8,7 @@ import numpy as np
 
 import bayeswd
 from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
-from bayeswd.engine import train
+from bayeswd.training import train
 from bayeswd.inference import map_estimate, sample_posterior
 from bayeswd.sparse import lasso
 

@@ -16,7 +16,7 @@ from scipy.stats import norm
 import bayeswd
 from bayeswd._validate import nonzero_singular
 from bayeswd.conventions import prior_sd_from_lam
-from bayeswd.engine import full_batch_schedule, stability_bound, train
+from bayeswd.training import full_batch_schedule, stability_bound, train
 from bayeswd.gaussian import empirical_bayes, gaussian_posterior
 from bayeswd.inference import map_estimate
 from bayeswd.ridge import ridge_path

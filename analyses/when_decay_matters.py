@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayeswd.data import d2l_data
-from bayeswd.engine import train
+from bayeswd.training import train
 from bayeswd.theory import min_norm_risk, optimal_lam, ridge_risk_asymptotic
 
 from bayeswd.analyses._common import (EXCESS, Context, Count, Results, Table, draw, fmt, log_grid, section,

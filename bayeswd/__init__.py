@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 # PyMC-backed names import PyMC (seconds); load them on first use.
 _LAZY = {
-    "train": "bayeswd.engine",
+    "train": "bayeswd.training",
     "map_estimate": "bayeswd.inference",
     "lasso": "bayeswd.sparse",
     "sample_posterior": "bayeswd.inference",

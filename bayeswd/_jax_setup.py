@@ -6,6 +6,9 @@ global, so importing one of those modules (``bayeswd.train`` on first use, say) 
 the whole process, as PyTensor's own JAX dispatch does when PyMC compiles to JAX.
 """
 
+import os
+import threading
+
 import jax
 
 jax.config.update("jax_enable_x64", True)
@@ -18,3 +21,33 @@ def assert_x64() -> None:
 
 
 assert_x64()
+
+
+# A persistent compilation cache, shared by every process of this user (Dask workers included)
+_CACHE_LOCK = threading.Lock()
+
+
+def enable_compilation_cache(where: str | None = None) -> str | None:
+    """Point JAX's persistent compilation cache at ``where`` or bayeswd's cache folder (once per process).
+
+    An opt-in: the ``bayeswd`` command calls it, a library call never does (``train`` leaves JAX's global
+    settings as it found them). ``BAYESWD_COMPILE_CACHE`` names another folder (a shared file system for
+    a cluster), or ``off`` to leave JAX's setting alone. Returns the folder in use, or None.
+    """
+    with _CACHE_LOCK:
+        current = jax.config.jax_compilation_cache_dir
+        if current:
+            return current
+        where = where or os.environ.get("BAYESWD_COMPILE_CACHE", "")
+        if where.lower() == "off":
+            return None
+        if not where:
+            import platformdirs
+
+            where = os.path.join(platformdirs.user_cache_dir("bayeswd"), "jax")
+        jax.config.update("jax_compilation_cache_dir", where)
+        # Our programs compile in 0.3–3 s: cache them all (JAX's default skips those under 1 s).
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        return where
+

@@ -124,7 +124,7 @@ def _scaled_for_gradient_descent(dataset):
     section stable by the sufficient condition lr·(R² + λ) < 2 (the same run as a step c² times smaller
     on unit-sd inputs). The report's data label says which was done.
     """
-    from bayeswd.engine import stability_bound
+    from bayeswd.training import stability_bound
 
     X = dataset.X_train
     h_max = 2.0 / stability_bound(X)
@@ -190,7 +190,7 @@ def run_command(args, interrupt: InterruptFlag | None = None) -> int:
 def _run(args, interrupt: InterruptFlag) -> int:
     # Everything that can be checked is checked before any computing (the CLI checked --out first).
     from bayeswd import analyses
-    from bayeswd.sweep import enable_compilation_cache   # PyMC and JAX: a signal here can be swallowed
+    from bayeswd._jax_setup import enable_compilation_cache   # PyMC and JAX: a signal here can be swallowed
 
     interrupt.check()
     enable_compilation_cache()   # the command opts in to JAX's persistent cache; library calls never do
@@ -506,7 +506,7 @@ def _worker_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # born with the parent's mask, which blocked these while it made the pool: pool.terminate() sends SIGTERM
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)])
-    from bayeswd.sweep import enable_compilation_cache
+    from bayeswd._jax_setup import enable_compilation_cache
 
     enable_compilation_cache()   # each section worker shares the command's persistent cache
 

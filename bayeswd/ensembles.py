@@ -86,7 +86,7 @@ def optimize_draws(X, y, prior: str, scale: float, noise_sd: float, n_draws: int
     an exact posterior sampler (``exact`` is False), kept to measure how far it is from the Bayesian lasso.
     """
     from bayeswd.data import Dataset
-    from bayeswd.engine import train
+    from bayeswd.training import train
 
     prior = as_choice(prior, "prior", ("gaussian", "laplace"))
     scale, sigma = as_positive(scale, "scale"), as_positive(noise_sd, "noise_sd")

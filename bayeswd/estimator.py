@@ -166,7 +166,7 @@ class PriorRegressor(RegressorMixin, BaseEstimator):
         """bayeswd.train, full batch from zero: the step 2/(μ + L) for the Gaussian prior (run for a
         1e-14 contraction unless ``options["epochs"]``), the proximal step 1/L for the Laplace prior."""
         from bayeswd.data import Dataset
-        from bayeswd.engine import full_batch_schedule, stability_bound, train
+        from bayeswd.training import full_batch_schedule, stability_bound, train
 
         data, start = Dataset(X, y, X[:1], y[:1]), dict(w0=np.zeros(X.shape[1]), b0=0.0, batch_size=None)
         if self.prior == "gaussian":

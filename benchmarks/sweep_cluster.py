@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 import bayeswd
-from bayeswd.engine import train
+from bayeswd.training import train
 from _timing import machine
 
 

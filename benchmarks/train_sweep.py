@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import bayeswd
-from bayeswd.engine import train
+from bayeswd.training import train
 from _timing import best_of, machine
 
 
@@ -171,7 +171,7 @@ def main(argv=None) -> None:
                 start = time.perf_counter()
                 train(data, lams, seed=seeds)
                 where = "in memory"
-        except bayeswd.engine.BudgetError:
+        except bayeswd.exceptions.BudgetError:
             import tempfile
 
             for _ in range(2):

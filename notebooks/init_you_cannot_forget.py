@@ -52,7 +52,7 @@ for i, lam in enumerate((0.0, 3.0)):
 # %%
 sds = [0.001, 0.01, 0.1, 1.0]
 sweep = bayeswd.train(data, lam=[0.0, 3.0], seed=seeds, init_sd=sds, epochs=10, lr=0.01, batch_size=5)
-val = 2 * sweep.result["val_loss"].isel(epoch=-1).mean("seed")       # Σr²/(2n) → MSE
+val = sweep.result["val_mse"].isel(epoch=-1).mean("seed")
 fig, ax = plt.subplots(figsize=(6, 3.4))
 for i, lam in enumerate((0.0, 3.0)):
     ax.loglog(sds, val.isel(lam=i).transpose("init_sd").values, "o-", label=f"λ = {lam:g}")

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bayeswd
-import bayeswd.engine  # noqa: F401  (PyMC raises the recursion limit on import: not inside a hypothesis test)
+import bayeswd.training  # noqa: F401  (PyMC raises the recursion limit on import: not inside a hypothesis test)
 import bayeswd.inference  # noqa: F401
 from bayeswd.exceptions import BudgetError
 
@@ -158,7 +158,7 @@ SMALL = bayeswd.Dataset(D2L.X_train[:, :6], D2L.y_train, D2L.X_val[:, :6], D2L.y
 def test_train_numbers(lam, lr, init_sd):
     def call():
         run = bayeswd.train(SMALL, lam, lr=lr, epochs=2, batch_size=None, init_sd=init_sd)
-        return np.append(run.w, [run.b, run.result["train_loss"].values[-1]])
+        return np.append(run.w, [run.b, run.result["train_mse"].values[-1]])
 
     _finite_or_refused(call, ["lam", "lr", "init_sd", "learning rate", "λ"])
 

@@ -49,7 +49,7 @@ def test_public_names_are_the_functions_even_after_submodule_imports():
 
     import bayeswd
 
-    for module in ("bayeswd.engine", "bayeswd.sparse", "bayeswd.inference", "bayeswd.subspace"):
+    for module in ("bayeswd.training", "bayeswd.sparse", "bayeswd.inference", "bayeswd.subspace"):
         importlib.import_module(module)
     for name in bayeswd.__all__:
         if name != "__version__" and name != "Dataset":

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bayeswd.engine import TrainingDiverged, stability_bound, train
+from bayeswd.training import TrainingDiverged, stability_bound, train
 
 distributed = pytest.importorskip("dask.distributed", reason="the 'distributed' extra is not installed")
 
@@ -54,9 +54,9 @@ def test_feature_names_survive_training(tmp_path):
 @pytest.mark.parametrize("sweep", [dict(lam=np.linspace(0, 5, 70), seed=[0, 1]),              # cut along λ
                                    dict(lam=[0.0, 3.0], seed=list(range(40)), init_sd=[0.01, 1.0])])  # seeds
 def test_zarr_store_written_by_region_equals_the_in_memory_result(d2l, tmp_path, sweep, monkeypatch):
-    from bayeswd import sweep as sweep_module
+    from bayeswd.training import executor
 
-    monkeypatch.setattr(sweep_module, "BLOCK_MODELS", 64)             # many blocks, the last one padded
+    monkeypatch.setattr(executor, "BLOCK_MODELS", 64)             # many blocks, the last one padded
     stored = train(d2l, epochs=3, store=tmp_path / "a.zarr", **sweep)
     assert stored.result["w"].chunks is not None                     # lazy: read from the store
     _assert_equal(stored, train(d2l, epochs=3, **sweep))

@@ -16,7 +16,7 @@ import bayeswd
 from bayeswd import ensembles as E
 from bayeswd.data import Dataset
 from bayeswd.streams import stream
-from bayeswd.engine import train
+from bayeswd.training import train
 from bayeswd.samplers import gibbs_bayesian_lasso
 
 

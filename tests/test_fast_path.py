@@ -1,4 +1,4 @@
-"""The row-space fast path (bayeswd.rowspace) against the full computation, to 1e-10.
+"""The row-space fast path (bayeswd.training.coordinates) against the full computation, to 1e-10.
 
 Both paths train the same PyMC objective; the fast one on the reduced design [X R, 0] with
 r + 1 coordinates per output. Every returned array — w, b, the starts and each history
@@ -9,9 +9,9 @@ outputs, seeds, init sds (0 included: no null part), fixed starts and λ lists.
 import numpy as np
 import pytest
 
-from bayeswd import rowspace
+from bayeswd.training import coordinates as rowspace
 from bayeswd.data import Dataset
-from bayeswd.engine import train
+from bayeswd.training import train
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 
@@ -37,7 +37,7 @@ CASES = {
                                               decay_bias=True),
     "torch init": dict(lam=[0.0, 3.0], init="torch", seed=[0, 1, 2]),
     "fixed start": dict(lam=3.0, w0=np.linspace(-1, 1, 200), b0=0.25),
-    # 16 λ × 4 epochs per start: the validation loss goes through the QR factor (sweep.COMPACT_VALIDATION_AFTER)
+    # 16 λ × 4 epochs per start: the validation loss goes through the QR factor (coordinates.COMPACT_VALIDATION_AFTER)
     "many λ, validation by QR": dict(lam=np.linspace(0.0, 5.0, 16), seed=[0, 1], init_sd=[0.01, 2.0]),
 }
 

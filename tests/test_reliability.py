@@ -26,7 +26,7 @@ from bayeswd import analyses
 import bayeswd
 from bayeswd.report.settings import Count, Real
 from bayeswd.cli import main
-from bayeswd.engine import train
+from bayeswd.training import train
 from bayeswd.exceptions import BudgetError, ConvergenceWarning, TrainingDiverged
 from bayeswd.report.cache import CacheWarning, ResultsCache
 from bayeswd.report.results import Results

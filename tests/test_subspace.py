@@ -4,7 +4,7 @@ from stats_budget import assert_z_within
 
 from bayeswd.subspace import (decompose, explain_run, gd_trajectory, init_risk, interpolant_from,
                               row_space_projector)
-from bayeswd.engine import stability_bound, train
+from bayeswd.training import stability_bound, train
 
 
 def test_decomposition_sums_back_and_is_orthogonal(d2l):

@@ -8,7 +8,7 @@ import bayeswd
 from bayeswd import conventions as cv
 from bayeswd.data import Dataset, multioutput_data
 from bayeswd.subspace import decompose, null_space_factor
-from bayeswd.engine import TrainingDiverged, stability_bound, train
+from bayeswd.training import TrainingDiverged, stability_bound, train
 
 
 def _centred(d):
@@ -96,12 +96,12 @@ def test_seed_002_three_ways_agree():
 
 
 def test_sweep_is_an_xarray_and_compiles_once(d2l):
-    from bayeswd import sweep
+    from bayeswd.training import program
 
-    sweep.program_for.cache_clear()     # each program counts its own traces; start from none
+    program.program_for.cache_clear()     # each program counts its own traces; start from none
     run = train(d2l, [0.0, 0.5, 3.0], seed=[0, 1], init_sd=[0.01, 1.0], epochs=3)
     assert run.traces == 1
-    assert run.result["val_loss"].dims == ("lam", "seed", "init_sd", "epoch")
+    assert run.result["val_mse"].dims == ("lam", "seed", "init_sd", "epoch")
     assert run.w.shape == (3, 2, 2, 200)
     again = train(d2l, [0.1, 0.2, 0.4], seed=[5, 6], init_sd=[0.1, 2.0], epochs=3)
     assert again.traces == 0  # new values, same shapes: no retrace
@@ -136,7 +136,7 @@ def test_d2l_jax_revision_runs(d2l):
     free, decayed = train(d2l, 0.0), train(d2l, 3.0)
     assert free.result["l2_penalty"][-1] == pytest.approx(0.01, rel=0.3)
     assert decayed.result["l2_penalty"][-1] < 0.3 * free.result["l2_penalty"][-1]
-    assert decayed.result["val_loss"][-1] < free.result["val_loss"][-1]
+    assert decayed.result["val_mse"][-1] < free.result["val_mse"][-1]
 
 
 def test_torch_init_and_l1_options(d2l):

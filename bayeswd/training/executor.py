@@ -1,167 +1,99 @@
-"""Many training runs as one compiled program: vmapping, chunking, threads, Dask blocks, xarray.
+"""Where a sweep runs: this process's threads, or Dask workers, with an optional Zarr store.
 
-A sweep is every λ against every (seed, init_sd) pair, seed-major. One jit-compiled
-:class:`Program` per shape trains a block of them — λ values fill vmapped batches of
-:data:`MODELS_PER_BATCH` first, since they share a seed's start and minibatches — each model
-through :func:`bayeswd.step.fit`. Locally the block is cut into one part per core (XLA runs a
-program's loops on one core); given a ``dask.distributed.Client`` the sweep is cut into
-blocks of equal shape (so each worker compiles once per shape) that run as tasks, and with
-``store`` each block writes its slice of a Zarr store instead of coming back to the caller.
+An executor holds the execution settings — ``workers`` (threads), ``client`` (a
+``dask.distributed.Client``), ``store`` (a new Zarr store's path) — so that the configuration and the
+program never see them. :class:`Local` runs the sweep as one block cut into one part per core (XLA runs
+a program's loops on one core); :class:`Dask` cuts it into blocks of equal shape (so each worker
+compiles once per shape) that run as tasks. With a ``store`` each block writes its slice of the store
+instead of coming back to the caller. Each block is checked for divergence where it runs.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 import shutil
 import threading
-from dataclasses import dataclass
-from functools import lru_cache
+import uuid
 
 from bayeswd import _jax_setup  # noqa: F401  (float64 before this module makes a JAX array)
 import jax
-import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from bayeswd import rowspace
-from bayeswd.step import METRICS, Spec, fit, gradient_descent, metrics, objective_for, penalty
+from bayeswd._jax_setup import enable_compilation_cache
+from bayeswd.objective import half_mse, penalty
+from bayeswd.training.coordinates import METRICS
+from bayeswd.training.program import MODELS_PER_BATCH, SweepInputs, program_for
 
-__all__ = ["Program", "program_for", "SweepInputs", "run", "MODELS_PER_BATCH", "BLOCK_MODELS",
-           "enable_compilation_cache"]
+__all__ = ["Local", "Dask", "executor_for", "run_block", "BLOCK_MODELS", "SWEEP_DIMS", "annotate_store"]
 
 SWEEP_DIMS = ("lam", "seed", "init_sd")
-# Models per vmapped batch: small enough that a batch's parameters stay in cache for all its
-# steps. A tuning knob, not a semantic one.
-MODELS_PER_BATCH = 64
 # Models per Dask task (a multiple of MODELS_PER_BATCH): large enough to hide a task's overhead.
 BLOCK_MODELS = 64 * MODELS_PER_BATCH
-# Model-epochs per start from which the fast path evaluates the validation loss through a QR factor.
-COMPACT_VALIDATION_AFTER = 64
 
 
-@dataclass(frozen=True, eq=False)
-class SweepInputs:
-    """What every block shares: the spec, the data, the start and the row-space basis (None: full path)."""
+class Local:
+    """This process: ``workers`` threads (default one per core on the CPU, one on an accelerator).
 
-    spec: Spec
-    lr: float
-    start: dict
-    data: tuple            # X, y, X_val, y_val (the full design; reduced inside the program)
-    basis: np.ndarray | None
-    init_sds: np.ndarray
-    check_finite: bool
+    With ``store`` (a new ``.zarr`` path) the sweep runs block by block, each writing its region, so
+    only one block is in memory at a time.
+    """
 
+    def __init__(self, workers: int | None = None, store: str | None = None):
+        self.workers, self.store = workers, store
 
-class Program:
-    """The jit-compiled sweep for one :class:`Spec`; ``traces`` counts how often JAX traced it
-    (once per new input shape), so a test can prove that a sweep compiled once."""
+    @property
+    def block_models(self) -> int | None:
+        """Models in memory at once: None for the whole sweep."""
+        return None if self.store is None else BLOCK_MODELS
 
-    def __init__(self, spec: Spec, fast: bool):
-        self.spec, self.fast, self.traces = spec, fast, 0
-        # Compiled here, not while tracing: PyTensor's JAX constants made inside a trace would be
-        # tracers, and the cached objective would leak them into the next trace.
-        self.objective = objective_for(spec)
-        self._lock = threading.Lock()
-        self._jitted = jax.jit(self._trace)
+    def run(self, inputs: SweepInputs, lams, seeds, factor: float = np.inf):
+        """Run the whole sweep; returns (arrays or None with a store, traces, first divergence or None)."""
+        lams, seeds = np.asarray(lams, dtype=np.float64), np.asarray(seeds, dtype=np.int64)
+        if self.store is None:      # one block, here
+            return _block_task(inputs, lams, seeds, self._threads(), None, None, factor)
+        return _run_blocks(self, inputs, lams, seeds, factor)
 
-    def __call__(self, lam_grid, seeds, init_sds, lr, start, data, basis):
-        return self._jitted(lam_grid, seeds, init_sds, lr, start, data, basis)
+    def _threads(self) -> int:
+        return default_workers() if self.workers is None else self.workers
 
-    def _trace(self, lam_grid, seeds, init_sds, lr, start, data, basis):
-        with self._lock:
-            self.traces += 1
-        return _sweep_program(self.spec, self.fast, self.objective, lam_grid, seeds, init_sds, lr, start, data, basis)
+    def slots(self) -> int:
+        return 1
+
+    def map_blocks(self, inputs, tasks, factor):
+        return [_block_task(inputs, bl, bs, self._threads(), self.store, region, factor) for bl, bs, region in tasks]
 
 
-@lru_cache(maxsize=64)
-def program_for(spec: Spec, fast: bool) -> Program:
-    return Program(spec, fast)
+class Dask(Local):
+    """A ``dask.distributed.Client``'s workers: one task per block of equal shape, named
+    ``bayeswd-train-block-…`` on the dashboard; ``workers`` threads per task (default 1, since the
+    worker's own thread pool is the parallelism)."""
+
+    def __init__(self, client, workers: int | None = None, store: str | None = None):
+        super().__init__(workers, store)
+        self.client = client
+
+    def run(self, inputs: SweepInputs, lams, seeds, factor: float = np.inf):
+        lams, seeds = np.asarray(lams, dtype=np.float64), np.asarray(seeds, dtype=np.int64)
+        return _run_blocks(self, inputs, lams, seeds, factor)
+
+    def slots(self) -> int:
+        return sum(self.client.nthreads().values())
+
+    def map_blocks(self, inputs, tasks, factor):
+        threads = 1 if self.workers is None else self.workers
+        shared = self.client.scatter(inputs, broadcast=True)
+        cache_dir = jax.config.jax_compilation_cache_dir or None    # workers share this process's cache, if any
+        token = uuid.uuid4().hex[:8]        # named tasks: the dashboard shows "bayeswd-train-block", not a hash
+        futures = [self.client.submit(_block_task, shared, bl, bs, threads, self.store, region, factor, cache_dir,
+                                      key=f"bayeswd-train-block-{token}-{i}", pure=False)
+                   for i, (bl, bs, region) in enumerate(tasks)]
+        return self.client.gather(futures)
 
 
-def initial_params(spec: Spec, key, init_sd, start: dict) -> dict:
-    """The start: ``start`` itself when fixed, else N(0, init_sd²) weights and zero bias
-    (``init="normal"``) or PyTorch's U(±1/√p) on both (``init="torch"``)."""
-    if spec.fixed_start:
-        return start
-    key_w, key_b = jax.random.split(key)
-    w_shape, b_shape = start["w"].shape, start["b"].shape
-    if spec.init == "torch":
-        bound = 1.0 / np.sqrt(w_shape[0])
-        return {"w": jax.random.uniform(key_w, w_shape, minval=-bound, maxval=bound),
-                "b": jax.random.uniform(key_b, b_shape, minval=-bound, maxval=bound)}
-    return {"w": init_sd * jax.random.normal(key_w, w_shape), "b": jnp.zeros(b_shape)}
-
-
-def _row_orders(spec: Spec, key):
-    # The start and the minibatch orders do not depend on λ: drawn once per seed, outside the
-    # λ loop (shuffling inside it cost a quarter of a d2l sweep).
-    if spec.shuffle and spec.batch_size < spec.n:
-        keys = jax.random.split(jax.random.fold_in(key, 1), spec.epochs)
-        return jax.vmap(lambda k: jax.random.permutation(k, spec.n))(keys)
-    return jnp.broadcast_to(jnp.arange(spec.n), (spec.epochs, spec.n))
-
-
-def _sweep_program(spec, fast, objective, lam_grid, seeds, init_sds, lr, start, data, basis):
-    X, y, X_val, y_val = data
-    trainer = gradient_descent(spec, lr, objective)
-    n_lam, n_pairs = lam_grid.shape
-    lam_chunk = min(n_lam, MODELS_PER_BATCH)
-    pair_chunk = max(1, min(n_pairs, MODELS_PER_BATCH // lam_chunk))
-    # One output and many λ per start: the per-start QR of the validation design pays for itself.
-    compact_val = fast and spec.k is None and n_lam * spec.epochs >= COMPACT_VALIDATION_AFTER
-    if fast:
-        # The reduced design [X R, 0]: the null column is exactly zero since X u = 0.
-        X_fit = jnp.concatenate([X @ basis, jnp.zeros((X.shape[0], 1))], axis=1)
-        val_rows = X_val @ basis
-
-    def pair(inputs):
-        lams, seed, init_sd = inputs
-        key = jax.random.PRNGKey(seed)
-        w0b0 = initial_params(spec, key, init_sd, start)
-        orders = _row_orders(spec, key)
-        if fast:
-            u, a0 = rowspace.reduce_start(basis, w0b0["w"])
-            val_null = X_val @ u
-            params0, fit_X = {"w": a0, "b": w0b0["b"]}, X_fit
-            if compact_val:
-                # ‖[X_val R, X_val u, 1, y_val]·z‖ = ‖T z‖ with T the QR factor: (r + 3)² flops per
-                # epoch instead of m·(r + 1), as stable as the residual itself (Q is orthogonal).
-                design = jnp.concatenate([val_rows, val_null[:, None], jnp.ones((len(y_val), 1)), y_val[:, None]], 1)
-                T = jnp.linalg.qr(design, mode="r")
-
-            def evaluate(params, lam):
-                a, b = params["w"], params["b"]
-                if compact_val:
-                    val_residual = T @ jnp.concatenate([a, b[None], -jnp.ones(1)])
-                else:
-                    val_residual = val_rows @ a[:-1] + val_null * a[-1] + b - y_val
-                return metrics(X_fit @ a + b - y, val_residual, jnp.sum(a**2), penalty(spec, params, lam),
-                               val_rows=len(y_val))
-
-            def full_w(a):
-                return rowspace.expand(basis, u, a)
-        else:
-            params0, fit_X = w0b0, X
-
-            def evaluate(params, lam):
-                w, b = params["w"], params["b"]
-                return metrics(X @ w + b - y, X_val @ w + b - y_val, jnp.sum(w**2), penalty(spec, params, lam))
-
-            def full_w(w):
-                return w
-
-        def one(lam):
-            params, history = fit(trainer, spec, params0, lam, orders, fit_X, y, evaluate)
-            return {"w": full_w(params["w"]), "b": params["b"], "history": history}
-
-        out = jax.lax.map(one, lams, batch_size=lam_chunk)
-        return {**out, "w0": w0b0["w"], "b0": w0b0["b"]}
-
-    out = jax.lax.map(pair, (lam_grid.T, seeds, init_sds), batch_size=pair_chunk)
-    # Put λ first: (lam, pair, ...) for the runs, (pair, ...) for the starts.
-    runs = jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), {k: out[k] for k in ("w", "b", "history")})
-    return {**runs, "w0": out["w0"], "b0": out["b0"]}
+def executor_for(client=None, store: str | None = None, workers: int | None = None) -> Local:
+    """The executor for ``train``'s execution settings."""
+    return Local(workers, store) if client is None else Dask(client, workers, store)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,7 +115,7 @@ def run_block(inputs: SweepInputs, lams: np.ndarray, seeds: np.ndarray, workers:
     pair_seeds = np.repeat(np.asarray(seeds, dtype=np.int64), len(inputs.init_sds))
     pair_init_sds = np.tile(np.asarray(inputs.init_sds, dtype=np.float64), len(seeds))
     lam_grid = np.repeat(np.asarray(lams, dtype=np.float64)[:, None], len(pair_seeds), axis=1)
-    program = program_for(inputs.spec, inputs.basis is not None)
+    program = program_for(inputs.spec)
     before = program.traces
     shared = (inputs.lr, inputs.start, inputs.data, inputs.basis)
 
@@ -257,11 +189,8 @@ def start_objective(out: dict, lams: np.ndarray, inputs: SweepInputs) -> np.ndar
     multi = w0.ndim == 3
     r = (np.einsum("np,qpk->qnk", X, w0) if multi else np.tensordot(w0, X, axes=([1], [1])))
     r = r + (b0[:, None, :] if multi else b0[:, None]) - y[None]
-    loss = (r**2).reshape(len(w0), -1).sum(axis=1) / (2 * len(y))
-    if inputs.spec.prior == "laplace":
-        size = np.abs(w0).reshape(len(w0), -1).sum(axis=1)
-    else:
-        size = (w0**2).reshape(len(w0), -1).sum(axis=1) / 2
+    loss = half_mse(r, rows=len(y), axis=tuple(range(1, r.ndim)))
+    size = penalty(inputs.spec.prior, 1.0, w0, axis=tuple(range(1, w0.ndim)))     # the penalty at λ = 1
     return loss[None, :] + np.asarray(lams)[:, None] * size[None, :]
 
 
@@ -272,7 +201,7 @@ def first_divergence(out: dict, lams: np.ndarray, inputs: SweepInputs, factor: f
     start = start_objective(out, lams, inputs)[:, :, None]
     y = inputs.data[1]
     # The floor keeps a start at (nearly) zero loss from flagging ordinary noise.
-    floor = float(np.sum((y - y.mean(axis=0)) ** 2) / (2 * len(y)))
+    floor = float(half_mse(y - y.mean(axis=0)))
     bad = ~np.isfinite(objective) | (objective > factor * np.maximum(start, floor + 1e-300))
     if not bad.any():
         return None
@@ -345,28 +274,22 @@ def _write_region(store: str, out: dict, region: tuple, n_lam: int, n_seed: int,
             group[name][...] = values
 
 
-def run(inputs: SweepInputs, lams, seeds, *, workers: int | None = None, client=None, store: str | None = None,
-        factor: float = np.inf):
-    """Run the whole sweep; returns (arrays or None, traces, first divergence or None).
-
-    Without ``client`` and ``store`` the sweep is one block on this process's threads. With a
-    ``client``, blocks are Dask tasks; with a ``store``, each block writes its region of the Zarr
-    store at that path (see :func:`zarr_template`) and nothing is gathered here.
-    """
-    lams, seeds = np.asarray(lams, dtype=np.float64), np.asarray(seeds, dtype=np.int64)
-    if client is None and store is None:      # one block, here
-        return _block_task(inputs, lams, seeds, default_workers() if workers is None else workers, None, None,
-                           factor)
-
+def _run_blocks(executor: Local, inputs: SweepInputs, lams, seeds, factor: float):
+    """The sweep as blocks of one shape: cut, run by ``executor``, joined (or written to its store)."""
+    store = executor.store
     models = len(lams) * len(seeds) * len(inputs.init_sds)
-    slots = 1 if client is None else sum(client.nthreads().values())
-    axis, length = _block_plan(len(lams), len(seeds), len(inputs.init_sds), block_target(models, slots))
+    axis, length = _block_plan(len(lams), len(seeds), len(inputs.init_sds), block_target(models, executor.slots()))
     size = len(lams) if axis == "lam" else len(seeds)
     if store is not None:
         zarr_template(store, lams, seeds, inputs.init_sds, inputs.start["w"].shape, inputs.spec.epochs,
                       {axis: length})
+    tasks = []
+    for pick in _blocks(size, length):
+        lo, hi = int(pick[0]), int(pick[-1]) + 1
+        block_lams, block_seeds = (lams[pick], seeds) if axis == "lam" else (lams, seeds[pick])
+        tasks.append((block_lams, block_seeds, (axis, lo, hi)))
     try:
-        results, tasks = _run_blocks(inputs, lams, seeds, axis, length, size, workers, client, store, factor)
+        results = executor.map_blocks(inputs, tasks, factor)
     except BaseException:
         if store is not None:      # created above by this call: leave nothing half-written
             shutil.rmtree(store, ignore_errors=True)
@@ -377,26 +300,6 @@ def run(inputs: SweepInputs, lams, seeds, *, workers: int | None = None, client=
     if store is not None:
         return None, traces, diverged
     return _join_blocks([r[0] for r in results], [t[2] for t in tasks], len(inputs.init_sds)), traces, diverged
-
-
-def _run_blocks(inputs, lams, seeds, axis, length, size, workers, client, store, factor):
-    tasks = []
-    for pick in _blocks(size, length):
-        lo, hi = int(pick[0]), int(pick[-1]) + 1
-        block_lams, block_seeds = (lams[pick], seeds) if axis == "lam" else (lams, seeds[pick])
-        tasks.append((block_lams, block_seeds, (axis, lo, hi)))
-    if client is None:
-        threads = default_workers() if workers is None else workers
-        return [_block_task(inputs, bl, bs, threads, store, region, factor) for bl, bs, region in tasks], tasks
-    # Inside a Dask worker the threads of its own pool are the parallelism: one per task by default.
-    threads = 1 if workers is None else workers
-    shared = client.scatter(inputs, broadcast=True)
-    cache_dir = jax.config.jax_compilation_cache_dir or None    # workers share this process's cache, if any
-    token = uuid.uuid4().hex[:8]        # named tasks: the dashboard shows "bayeswd-train-block", not a hash
-    futures = [client.submit(_block_task, shared, bl, bs, threads, store, region, factor, cache_dir,
-                             key=f"bayeswd-train-block-{token}-{i}", pure=False)
-               for i, (bl, bs, region) in enumerate(tasks)]
-    return client.gather(futures), tasks
 
 
 def _join_blocks(outs: list[dict], regions: list[tuple], n_init: int) -> dict:
@@ -457,32 +360,3 @@ def annotate_store(store: str, config: dict, features: list, device: str) -> Non
                         "config": json.dumps(config), "features": json.dumps([str(f) for f in features])})
 
 
-# ----------------------------------------------------------------------------------------------
-# A persistent compilation cache, shared by every process of this user (Dask workers included)
-
-_CACHE_LOCK = threading.Lock()
-
-
-def enable_compilation_cache(where: str | None = None) -> str | None:
-    """Point JAX's persistent compilation cache at ``where`` or bayeswd's cache folder (once per process).
-
-    An opt-in: the ``bayeswd`` command calls it, a library call never does (``train`` leaves JAX's global
-    settings as it found them). ``BAYESWD_COMPILE_CACHE`` names another folder (a shared file system for
-    a cluster), or ``off`` to leave JAX's setting alone. Returns the folder in use, or None.
-    """
-    with _CACHE_LOCK:
-        current = jax.config.jax_compilation_cache_dir
-        if current:
-            return current
-        where = where or os.environ.get("BAYESWD_COMPILE_CACHE", "")
-        if where.lower() == "off":
-            return None
-        if not where:
-            import platformdirs
-
-            where = os.path.join(platformdirs.user_cache_dir("bayeswd"), "jax")
-        jax.config.update("jax_compilation_cache_dir", where)
-        # Our programs compile in 0.3–3 s: cache them all (JAX's default skips those under 1 s).
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-        return where
