@@ -90,7 +90,7 @@ def compute(ctx: Context) -> ChoosingResults:
              "full Bayes (median)": choices.full_bayes_median}
     truth_lam = float("nan")
     if ctx.has_truth:
-        truth_lam = lam_from_prior(data.noise, float(np.sqrt(np.mean(data.w_true**2))), n)
+        truth_lam = lam_from_prior(data.noise_sd, float(np.sqrt(np.mean(data.w_true**2))), n)
         marks["Bayes-optimal σ²/(nτ²)"] = truth_lam
     val_at = {k: float(_mse(bayeswd.ridge(X, y, v).predict(data.X_val), data.y_val)) for k, v in marks.items()}
     ridge_val = _mse(path.predict(data.X_val), data.y_val)
@@ -100,9 +100,9 @@ def compute(ctx: Context) -> ChoosingResults:
     near = ev.lams[ev.log_evidence >= ev.log_evidence.max() - 1]
     known = {"log_evidence_known": np.array([]), "evidence_known_lam": float("nan"), "evidence_known_drop": float("nan")}
     if ctx.has_truth:   # σ known: the evidence now separates the λ (it cannot trade noise for prior)
-        ev_lam = best_lam(X, y, "evidence", noise_sd=data.noise)
-        at = evidence_path(X, y, [ev_lam, D2L_LAMBDA], noise_sd=data.noise).log_evidence
-        known = {"log_evidence_known": evidence_path(X, y, ev_lams, noise_sd=data.noise).log_evidence,
+        ev_lam = best_lam(X, y, "evidence", noise_sd=data.noise_sd)
+        at = evidence_path(X, y, [ev_lam, D2L_LAMBDA], noise_sd=data.noise_sd).log_evidence
+        known = {"log_evidence_known": evidence_path(X, y, ev_lams, noise_sd=data.noise_sd).log_evidence,
                  "evidence_known_lam": ev_lam, "evidence_known_drop": float(at[0] - at[1])}
     return ChoosingResults(
         **ctx.shared(), lams=lams, ridge_train_mse=_mse(path.predict(X), y), ridge_val_mse=ridge_val,
@@ -113,7 +113,7 @@ def compute(ctx: Context) -> ChoosingResults:
         map_minus_ridge_max=max(map_err), posterior_mean_minus_ridge_max=max(post_err), evidence_lams=ev.lams,
         log_evidence=ev.log_evidence, evidence_within_1nat=[float(near.min()), float(near.max())],
         evidence_range_nats=float(np.ptp(ev.log_evidence)),
-        noise_sd_true=float(data.noise) if ctx.has_truth else float("nan"), bayes_optimal_lam=truth_lam,
+        noise_sd_true=float(data.noise_sd) if ctx.has_truth else float("nan"), bayes_optimal_lam=truth_lam,
         eb_noise_sd=eb.noise_sd, eb_prior_sd=eb.prior_sd,
         bayesian_ridge_lam=empirical_bayes(X, y, hyperprior=BAYESIAN_RIDGE_HYPERPRIOR).lam,
         full_bayes_interval=list(choices.full_bayes_interval),

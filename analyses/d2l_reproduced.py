@@ -136,7 +136,7 @@ def compute(ctx: Context) -> D2lResults:
     steps = p["en_epochs"] * -(-data.n_train // CONFIGS["en"]["batch_size"])
     recipe = {}
     if ctx.has_truth and np.ptp(data.w_true) == 0:
-        recipe = {"b": float(data.b_true), "w": float(data.w_true[0]), "noise": float(data.noise)}
+        recipe = {"b": float(data.b_true), "w": float(data.w_true[0]), "noise": float(data.noise_sd)}
     # The prior each spelling's knob implies, by the converter (noise sd only where the data's is known).
     en = CONFIGS["en"]
     spellings = (("scratch", "d2l-scratch", None, False), ("pytorch", "pytorch", "mse", False),
@@ -144,7 +144,7 @@ def compute(ctx: Context) -> D2lResults:
                  ("jax", "optax", "half_mse", False), ("jax-book", "optax", "half_mse", True))
     implied = {key: implied_numbers(implied_prior(framework, "sgd", p["wd"], n=data.n_train, lr=en["lr"],
                                                   batch_size=en["batch_size"], epochs=p["en_epochs"], loss=loss,
-                                                  decay_bias=decay_bias, noise_sd=data.noise))
+                                                  decay_bias=decay_bias, noise_sd=data.noise_sd))
                for key, framework, loss, decay_bias in spellings}
     return D2lResults(**ctx.shared(), implied=implied, recipe=recipe, rows=rows, repeats_redraw_data=ctx.redraw is not None, steps_en=steps,
                       num_inputs=data.num_inputs, rank=int(np.linalg.matrix_rank(data.X_train)), curves=curves)

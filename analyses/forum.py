@@ -117,7 +117,7 @@ def compute(ctx: Context) -> ForumResults:
         constant_val_mse=float(np.mean((yv - y.mean()) ** 2)),
         best_ridge_val_mse=float(np.mean((yv - bayeswd.ridge(X, y, best_val_lam).predict(Xv)) ** 2)),
         best_ridge_lam=best_val_lam,
-        noise_var=float(data.noise**2) if data.noise is not None else float("nan"),
+        noise_var=float(data.noise_sd**2) if data.noise_sd is not None else float("nan"),
         true_half_sq_norm=float(data.w_true @ data.w_true / 2) if ctx.has_truth else float("nan"),
         init_sd1={"0": float(sd1.val_mse.values[0]), "wd": float(sd1.val_mse.values[1])},
         div_lams=div_lams, div_final_mse=final, div_zero_mse=zero_mse,

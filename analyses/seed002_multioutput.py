@@ -94,7 +94,7 @@ def compute(ctx: Context) -> MultiOutputResults:
              "optax vs notebook, biases": float(np.abs(b_ox - b_nb).max())}
     implied = implied_numbers(implied_prior("pytorch", "sgd", p["lambd"], n=len(X), lr=p["lr"], batch_size=batch,
                                             epochs=p["epochs"], loss="mse", n_outputs=k, decay_bias=False,
-                                            noise_sd=data.noise))
+                                            noise_sd=data.noise_sd))
     return MultiOutputResults(**{**ctx.shared(), "has_truth": True}, implied=implied, differences=diffs, lam_canonical=lam,
                               lr_canonical=lr, batch=batch, n_targets=k, n_features=X.shape[1], n_train=len(X),
                               n_val=len(data.y_val), epochs=ours.result.epoch.values.astype(float),

@@ -80,10 +80,10 @@ def compute(ctx: Context) -> SubspaceResults:
         law.append({"label": label, "tick": tick, "formula": expected, "monte_carlo": float(np.mean(risks)),
                     "mc_se": float(np.std(risks, ddof=1) / np.sqrt(len(risks))), "ratio_to_min_norm": expected / base})
     n, tau = data.n_train, float(np.sqrt(np.mean(wt**2)))
-    lam_star = lam_from_prior(data.noise, tau, n)
+    lam_star = lam_from_prior(data.noise_sd, tau, n)
     val = {name: float(np.mean((bayeswd.ridge(X, y, lam).predict(data.X_val) - data.y_val) ** 2))
            for name, lam in (("min_norm", 0.0), ("bayes_optimal", lam_star), ("wd", p["wd"]))}
-    gamma, r2, s2 = data.num_inputs / n, float(wt @ wt), data.noise**2
+    gamma, r2, s2 = data.num_inputs / n, float(wt @ wt), data.noise_sd**2
     asym = {"min_norm": min_norm_risk(gamma, r2, s2),
             "optimal_ridge": ridge_risk_asymptotic(gamma, optimal_lam(gamma, r2, s2), r2, s2)}
     return SubspaceResults(**shared, steps=steps, runs=runs, init_law=law,

@@ -81,7 +81,7 @@ def compute(ctx: Context) -> PhaseResults:
         for s, noise in enumerate(NOISES):
             for d in range(p["draws"]):
                 data = d2l_data(seed=_problem_seed(ctx.seed, g, s, d), n_train=N_TRAIN, n_val=5, num_inputs=inputs,
-                                noise=noise, w=np.sqrt(R2 / inputs), b=BIAS)
+                                noise_sd=noise, w=np.sqrt(R2 / inputs), b=BIAS)
                 run = train(data, LAMS, seed=list(range(p["seeds"])), init_sd=list(INIT_SDS), epochs=p["epochs"],
                             lr=LR, batch_size=BATCH, client=ctx.client)
                 w, b = run.result["w"].values, run.result["b"].values            # (λ, seed, init sd[, p])

@@ -48,9 +48,6 @@ class Objective:
     w_shape: tuple
     b_shape: tuple
 
-    def value(self, params, X, y, lam, n):
-        return self.value_and_grad(params, X, y, lam, n)[0]
-
 
 @lru_cache(maxsize=32)
 def compile_objective(num_inputs: int, num_targets: int | None = None, prior: str = "gaussian",
@@ -145,7 +142,7 @@ def _jaxify_fast(inputs, outputs):
 @lru_cache(maxsize=32)
 def reference_objective(num_inputs: int, num_targets: int | None = None, prior: str = "gaussian",
                         decay_bias: bool = False) -> Objective:
-    """The same J typed by hand in JAX, with ``jax.value_and_grad``: the independent
+    """J of :mod:`bayeswd.objective` in JAX, differentiated by ``jax.value_and_grad``: the independent
     check of :func:`compile_objective` and the anchor of the sweep benchmark.
 
     J = Σ‖r‖²/(2 n_b) + (λ/2)‖w‖² (Gaussian) or + λ‖w‖₁ (Laplace); bias penalized
@@ -154,14 +151,10 @@ def reference_objective(num_inputs: int, num_targets: int | None = None, prior: 
     import jax
     import jax.numpy as jnp
 
+    from bayeswd.objective import objective
+
     def J(params, X, y, lam, n):
-        r = X @ params["w"] + params["b"] - y
-        penalized = [params["w"], params["b"]] if decay_bias else [params["w"]]
-        if prior == "gaussian":
-            penalty = lam / 2 * sum(jnp.sum(v**2) for v in penalized)
-        else:
-            penalty = lam * sum(jnp.sum(jnp.abs(v)) for v in penalized)
-        return jnp.sum(r**2) / (2 * X.shape[0]) + penalty
+        return objective(params, X, y, lam, prior, decay_bias, jnp)
 
     w_shape = (num_inputs,) if num_targets is None else (num_inputs, num_targets)
     b_shape = () if num_targets is None else (num_targets,)

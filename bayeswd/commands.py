@@ -208,7 +208,7 @@ def _run(args, interrupt: InterruptFlag) -> int:
                         f"({'quick' if quick else 'full'} sizes); loading the analyses and their libraries"):
         modules = [analyses.load(name) for name in names]
     params = {m.NAME: resolve(m, quick, config.get(m.NAME)) for m in modules}  # every setting, before any work
-    cache = ResultsCache(Path(args.cache_dir).expanduser() if args.cache_dir else None, "", enabled=not args.no_cache)
+    cache = ResultsCache(Path(args.cache_dir).expanduser() if args.cache_dir else None, enabled=not args.no_cache)
     sections, seconds = [], {}
     start = time.perf_counter()
     keys = {m.NAME: {"params": params[m.NAME], "seed": seed, "quick": quick, "data": fingerprint,

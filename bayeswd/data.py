@@ -23,7 +23,7 @@ class Dataset:
     """Training and validation arrays, float64.
 
     ``y`` is (n,) for one target or (n, k) for k targets. ``w_true``, ``b_true``
-    and ``noise`` (the noise sd) are ``None`` when unknown.
+    and ``noise_sd`` are ``None`` when unknown.
     """
 
     X_train: np.ndarray
@@ -32,7 +32,7 @@ class Dataset:
     y_val: np.ndarray
     w_true: np.ndarray | None = None
     b_true: float | np.ndarray | None = None
-    noise: float | None = None
+    noise_sd: float | None = None
     name: str = "data"
     meta: dict = field(default_factory=dict)
 
@@ -63,7 +63,7 @@ class Dataset:
     def __repr__(self) -> str:
         return (
             f"Dataset({self.name!r}, train {self.X_train.shape} -> {self.y_train.shape}, "
-            f"val {self.X_val.shape}, noise={self.noise})"
+            f"val {self.X_val.shape}, noise_sd={self.noise_sd})"
         )
 
 
@@ -74,8 +74,8 @@ def feature_names(dataset: Dataset) -> list:
 
 
 def d2l_data(seed: int = 0, n_train: int = 20, n_val: int = 100, num_inputs: int = 200,
-             noise: float = 0.01, w: float = 0.01, b: float = 0.05) -> Dataset:
-    """The d2l weight-decay data: y = b + Σᵢ w·xᵢ + N(0, noise²), x ~ N(0, I).
+             noise_sd: float = 0.01, w: float = 0.01, b: float = 0.05) -> Dataset:
+    """The d2l weight-decay data: y = b + Σᵢ w·xᵢ + N(0, noise_sd²), x ~ N(0, I).
 
     The first ``n_train`` rows are the training set, as in d2l's ``Data`` class.
     """
@@ -83,13 +83,13 @@ def d2l_data(seed: int = 0, n_train: int = 20, n_val: int = 100, num_inputs: int
     n = n_train + n_val
     X = rng.standard_normal((n, num_inputs))
     w_true = np.full(num_inputs, float(w))
-    y = X @ w_true + b + noise * rng.standard_normal(n)
-    return Dataset(X[:n_train], y[:n_train], X[n_train:], y[n_train:], w_true, float(b), float(noise),
+    y = X @ w_true + b + noise_sd * rng.standard_normal(n)
+    return Dataset(X[:n_train], y[:n_train], X[n_train:], y[n_train:], w_true, float(b), float(noise_sd),
                    name="d2l", meta={"seed": seed})
 
 
 def multioutput_data(seed: int = 0, n_samples: int = 10_100, n_features: int = 6, n_targets: int = 3,
-                     n_informative: int = 5, noise: float = 1.0, n_train: int = 100) -> Dataset:
+                     n_informative: int = 5, noise_sd: float = 1.0, n_train: int = 100) -> Dataset:
     """Seed 002's data: ``sklearn.datasets.make_regression`` semantics, without sklearn.
 
     Informative coefficients are 100·U(0, 1), the others 0; the bias is U(0, 1)
@@ -101,8 +101,8 @@ def multioutput_data(seed: int = 0, n_samples: int = 10_100, n_features: int = 6
     coef[:n_informative] = 100.0 * rng.uniform(size=(n_informative, n_targets))
     coef = coef[rng.permutation(n_features)]
     bias = float(rng.uniform())
-    Y = X @ coef + bias + noise * rng.standard_normal((n_samples, n_targets))
-    return Dataset(X[:n_train], Y[:n_train], X[n_train:], Y[n_train:], coef, bias, float(noise),
+    Y = X @ coef + bias + noise_sd * rng.standard_normal((n_samples, n_targets))
+    return Dataset(X[:n_train], Y[:n_train], X[n_train:], Y[n_train:], coef, bias, float(noise_sd),
                    name="multioutput", meta={"seed": seed})
 
 
@@ -122,7 +122,7 @@ def mlp_binary_data(seed: int = 0, dim: int = 1000, test_size: float = 0.33) -> 
                    name="mlp-binary", meta={"seed": seed})
 
 
-def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: float | None = None,
+def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise_sd: float | None = None,
          seed: int = 0) -> Dataset:
     """Read a user's .npz or .csv file into a validated :class:`Dataset`.
 
@@ -136,8 +136,8 @@ def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: floa
     path = Path(path).expanduser()
     if isinstance(target, (bool, np.bool_)) or not isinstance(target, (str, int, np.integer)):
         raise ValueError(f"target must be a column name or an integer index, got {target!r}")
-    if noise is not None:
-        noise = as_positive(noise, "noise")
+    if noise_sd is not None:
+        noise_sd = as_positive(noise_sd, "noise_sd")
     seed = as_count(seed, "seed", low=0, high=2**32 - 1)
     val_fraction = as_fraction(val_fraction, "val_fraction")
     if not path.is_file():
@@ -157,7 +157,7 @@ def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise: floa
         arrays = _split(arrays["X"], arrays["y"], val_fraction, seed, path.name)
     try:
         return Dataset(arrays["X_train"], arrays["y_train"], arrays["X_val"], arrays["y_val"],
-                       noise=noise, name=path.stem, meta=names)
+                       noise_sd=noise_sd, name=path.stem, meta=names)
     except ValueError as err:
         raise ValueError(f"{path.name}: {err}") from None
 

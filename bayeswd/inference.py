@@ -42,10 +42,10 @@ class SamplingWarning(UserWarning):
 def _noise_sd(dataset: Dataset, noise_sd):
     if noise_sd is not None:
         return as_positive(noise_sd, "noise_sd")
-    if dataset.noise is None:
+    if dataset.noise_sd is None:
         raise ValueError(f"dataset {dataset.name!r} has no known noise sd; pass noise_sd=..., "
                          "or use full_bayes(dataset), which puts a prior on it")
-    return float(dataset.noise)
+    return float(dataset.noise_sd)
 
 
 def _check(dataset, prior, scale):

@@ -15,15 +15,9 @@ import numpy as np
 import pymc as pm
 
 from bayeswd._validate import as_choice
+from bayeswd.objective import PRIORS
 
-__all__ = ["PRIORS", "linear_regression", "strength_from_penalty"]
-
-PRIORS = ("gaussian", "laplace")
-
-
-def strength_from_penalty(lam, noise_sd: float, n: int):
-    """The prior strength whose MAP minimizes J at ``lam``: n·λ/σ² (precision or rate)."""
-    return n * lam / noise_sd**2
+__all__ = ["PRIORS", "linear_regression"]
 
 
 def linear_regression(X, y, *, prior: str = "gaussian", strength: float = 1.0, noise_sd: float = 1.0,

@@ -18,6 +18,7 @@ import warnings
 
 from bayeswd._validate import as_penalty, as_positive_int, as_Xy
 from bayeswd.exceptions import ConvergenceWarning
+from bayeswd.objective import objective, soft_threshold
 
 __all__ = ["LassoFit", "lasso", "lasso_objective"]
 
@@ -41,13 +42,8 @@ class LassoFit:
 
 
 def lasso_objective(X, y, w, b, alpha: float) -> float:
-    """(1/2n)‖y − Xw − b‖² + α‖w‖₁."""
-    r = y - X @ w - b
-    return float(r @ r / (2 * len(y)) + alpha * np.abs(w).sum())
-
-
-def _soft_threshold(x, t):
-    return np.sign(x) * np.maximum(np.abs(x) - t, 0.0)
+    """(1/2n)‖y − Xw − b‖² + α‖w‖₁: J of :mod:`bayeswd.objective` with the Laplace prior."""
+    return float(objective({"w": w, "b": b}, X, y, alpha, prior="laplace"))
 
 
 def lasso(X, y, alpha: float, *, tol: float = 1e-12, max_iter: int = 200_000) -> LassoFit:
@@ -75,7 +71,7 @@ def lasso(X, y, alpha: float, *, tol: float = 1e-12, max_iter: int = 200_000) ->
     gap, primal = np.inf, np.inf
     for it in range(1, max_iter + 1):
         grad = Xc.T @ (Xc @ z - yc) / n
-        w_new = _soft_threshold(z - step * grad, step * alpha)
+        w_new = soft_threshold(z - step * grad, step * alpha)
         t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
         momentum = (t - 1) / t_new
         if (z - w_new) @ (w_new - w) > 0:          # O'Donoghue–Candès restart: the step went uphill

@@ -35,7 +35,7 @@ def main(argv=None) -> None:
     ours = sample_posterior(data, "gaussian", args.prior_sd, sampler="pymc", draws=args.draws, tune=args.draws)
     t_ours = time.perf_counter() - start
 
-    model = raw_model(data.X_train, data.y_train, "gaussian", args.prior_sd, data.noise)
+    model = raw_model(data.X_train, data.y_train, "gaussian", args.prior_sd, data.noise_sd)
     start = time.perf_counter()
     with model:
         default = pm.sample(draws=args.draws, progressbar=False, random_seed=0, compute_convergence_checks=False)

@@ -28,7 +28,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     data = bayeswd.d2l_data()
     warnings.simplefilter("ignore")
-    X, y, sigma = data.X_train, data.y_train, data.noise
+    X, y, sigma = data.X_train, data.y_train, data.noise_sd
 
     start = time.perf_counter()
     optimize_draws(X, y, "gaussian", args.prior_sd, sigma, args.draws, seed=0)

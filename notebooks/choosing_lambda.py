@@ -36,7 +36,7 @@ val_mse = np.mean((data.y_val[None, :] - path.predict(data.X_val)) ** 2, axis=1)
 eb = bayeswd.empirical_bayes(X, y)
 eb_lam = eb.noise_sd**2 / (data.n_train * eb.prior_sd**2)
 choices = {"validation": lams[val_mse.argmin()], "LOO": path.best_loo_lam, "empirical Bayes": eb_lam,
-           "truth": bayeswd.bayes_optimal_lam(data.noise, np.sqrt(np.mean(data.w_true**2)), data.n_train)}
+           "truth": bayeswd.bayes_optimal_lam(data.noise_sd, np.sqrt(np.mean(data.w_true**2)), data.n_train)}
 for name, lam in choices.items():
     print(f"{name:>16}: λ = {lam:.3g}")
 

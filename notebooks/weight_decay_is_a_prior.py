@@ -28,7 +28,7 @@ from bayeswd import plot
 SMALL = os.environ.get("BAYESWD_NOTEBOOK_SMALL") == "1"   # the test suite runs every notebook small
 data = bayeswd.d2l_data(seed=0)
 X, y = data.X_train, data.y_train
-n, sigma = data.n_train, data.noise
+n, sigma = data.n_train, data.noise_sd
 
 # %% [markdown]
 # ## λ and τ are the same knob

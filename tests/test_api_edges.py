@@ -36,7 +36,7 @@ CASES = {
     "ridge_path, text grid": (lambda t: bayeswd.ridge_path(D2L.X_train, D2L.y_train, "abc"), "lams"),
     "load, target=True": (lambda t: bayeswd.load(_houses_csv(t), target=True), "target"),
     "load, target=1.5": (lambda t: bayeswd.load(_houses_csv(t), target=1.5), "target"),
-    "load, noise=-1": (lambda t: bayeswd.load(_houses_csv(t), noise=-1), "noise"),
+    "load, noise_sd=-1": (lambda t: bayeswd.load(_houses_csv(t), noise_sd=-1), "noise"),
     "train, b0=inf": (lambda t: bayeswd.train(D2L, 1.0, b0=math.inf), "b0"),
     "train, w0 of the wrong shape": (lambda t: bayeswd.train(D2L, 1.0, w0=np.zeros(3)), "w0"),
     "train, w0 with NaN": (lambda t: bayeswd.train(D2L, 1.0, w0=np.full(200, np.nan)), "w0"),
@@ -150,7 +150,7 @@ def _finite_or_refused(call, names):
     assert np.all(np.isfinite(np.asarray(out, dtype=np.float64))), (names, out)
 
 
-SMALL = bayeswd.Dataset(D2L.X_train[:, :6], D2L.y_train, D2L.X_val[:, :6], D2L.y_val, noise=0.01)
+SMALL = bayeswd.Dataset(D2L.X_train[:, :6], D2L.y_train, D2L.X_val[:, :6], D2L.y_val, noise_sd=0.01)
 
 
 @settings(deadline=None, max_examples=30)

@@ -7,7 +7,7 @@ from bayeswd.data import load, mlp_binary_data, multioutput_data
 
 def test_d2l_shapes_and_truth(d2l):
     assert d2l.X_train.shape == (20, 200) and d2l.X_val.shape == (100, 200)
-    assert d2l.y_train.shape == (20,) and d2l.noise == 0.01 and d2l.b_true == 0.05
+    assert d2l.y_train.shape == (20,) and d2l.noise_sd == 0.01 and d2l.b_true == 0.05
     np.testing.assert_array_equal(d2l.w_true, np.full(200, 0.01))
     resid = np.concatenate([d2l.y_train - d2l.X_train @ d2l.w_true, d2l.y_val - d2l.X_val @ d2l.w_true]) - 0.05
     assert abs(resid.std() - 0.01) < 0.003  # the noise sd it was built with
@@ -41,9 +41,9 @@ def test_mlp_binary_matches_seed_004():
 def test_load_npz_and_csv_roundtrip(tmp_path, d2l):
     path = tmp_path / "d.npz"
     np.savez(path, X_train=d2l.X_train, y_train=d2l.y_train, X_val=d2l.X_val, y_val=d2l.y_val)
-    loaded = load(path, noise=0.01)
+    loaded = load(path, noise_sd=0.01)
     np.testing.assert_array_equal(loaded.X_val, d2l.X_val)
-    assert loaded.noise == 0.01
+    assert loaded.noise_sd == 0.01
 
     table = np.column_stack([d2l.X_train[:, :3], d2l.y_train])
     csv = tmp_path / "d.csv"

@@ -26,7 +26,7 @@ def _long_data():
     X = 2.0 * rng.standard_normal((80, 6)) + 1.0
     y = X @ rng.normal(0, 0.5, 6) + 0.7 + 0.3 * rng.standard_normal(80)
     Xv = 2.0 * rng.standard_normal((200, 6)) + 1.0
-    return Dataset(X, y, Xv, Xv @ np.zeros(6), noise=0.3, name="long")
+    return Dataset(X, y, Xv, Xv @ np.zeros(6), noise_sd=0.3, name="long")
 
 
 CASES = {"d2l": (lambda: bayeswd.d2l_data(seed=0), 0.01, 0.01), "n>p": (_long_data, 0.5, 0.3)}

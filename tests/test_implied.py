@@ -297,7 +297,7 @@ def test_adamw_and_normalized_weights_have_no_prior():
 def test_noise_sd_from_data():
     data = bayeswd.d2l_data(seed=0)
     known = implied_prior("d2l-scratch", "sgd", 3.0, n=20, data=data)
-    assert known.noise_sd == data.noise and "known" in known.noise_sd_source
+    assert known.noise_sd == data.noise_sd and "known" in known.noise_sd_source
     X, y = DESIGNS["long"]
     est = implied_prior("pytorch", "sgd", 0.01, n=len(y), data=(X, y))
     assert 0.05 < est.noise_sd < 0.2 and "estimated" in est.noise_sd_source   # true σ = 0.1

@@ -226,7 +226,7 @@ def test_nuts_tree_uses_the_csvs_column_names(tmp_path):
     y = X @ np.array([0.5, -0.2, 0.0]) + 0.1 * rng.standard_normal(40)
     path = tmp_path / "mine.csv"
     np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="height,width,depth,price", comments="")
-    data = bayeswd.load(path, target="price", noise=0.1)
+    data = bayeswd.load(path, target="price", noise_sd=0.1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree = sample_posterior(data, "gaussian", 1.0, sampler="pymc", chains=2, draws=200, tune=200)

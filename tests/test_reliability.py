@@ -316,7 +316,7 @@ def _png():
 
 
 def test_6_an_edited_cache_entry_is_recomputed(tmp_path):
-    cache = ResultsCache(tmp_path, "v1")
+    cache = ResultsCache(tmp_path)
     cache.put("x", {"k": 1}, Results({"answer": 1}, 0, True, "d2l", True))
     path = tmp_path / f"{cache.key('x', {'k': 1})}.json"
     path.write_text(path.read_text().replace('"answer": 1', '"answer": 42'))
@@ -330,7 +330,7 @@ def test_6_figure_names_cannot_leave_the_figures_folder():
 
 
 def test_6_a_malformed_results_entry_is_refused_even_with_a_matching_checksum(tmp_path):
-    cache = ResultsCache(tmp_path, "v1")
+    cache = ResultsCache(tmp_path)
     cache.put("x", {"k": 1}, Results({}, 0, True, "d2l", True))
     path = tmp_path / f"{cache.key('x', {'k': 1})}.json"
     entry = json.loads(path.read_text())
@@ -344,7 +344,7 @@ def test_6_a_malformed_results_entry_is_refused_even_with_a_matching_checksum(tm
 
 
 def test_6_a_well_formed_entry_for_another_analysis_is_refused(tmp_path):
-    cache = ResultsCache(tmp_path, "v1")
+    cache = ResultsCache(tmp_path)
     cache.put("y", {"k": 1}, Results({}, 0, True, "d2l", True))
     path_y = tmp_path / f"{cache.key('y', {'k': 1})}.json"
     path_y.rename(tmp_path / f"{cache.key('x', {'k': 1})}.json")

@@ -76,14 +76,14 @@ def test_warm_cache_reuses_sections(tmp_path, monkeypatch):
 
 
 def test_corrupt_cache_entry_is_recomputed(tmp_path):
-    cache = ResultsCache(tmp_path, "v1")
+    cache = ResultsCache(tmp_path)
     results = Results({"a": 1}, 0, True, "d2l", True)
     cache.put("x", {"k": 1}, results)
     assert cache.get("x", {"k": 1}, Results) == results
     (tmp_path / f"{cache.key('x', {'k': 1})}.json").write_text("{not json")
     with pytest.warns(CacheWarning, match="malformed"):
         assert cache.get("x", {"k": 1}, Results) is None
-    assert ResultsCache(tmp_path, "v2").get("x", {"k": 1}, Results) is None  # new code version: a miss
+    assert cache.get("x", {"k": 1, "code": "v2"}, Results) is None  # new code version (in the config): a miss
 
 
 def test_editing_prose_reuses_the_cached_results():

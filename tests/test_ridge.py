@@ -194,7 +194,7 @@ def test_evidence_with_sigma_known_recovers_the_d2l_prior(d2l):
     from bayeswd.gaussian import evidence_path, gaussian_posterior
     from bayeswd.ridge import best_lam
 
-    X, y, n, sigma = d2l.X_train, d2l.y_train, len(d2l.y_train), d2l.noise
+    X, y, n, sigma = d2l.X_train, d2l.y_train, len(d2l.y_train), d2l.noise_sd
     got = best_lam(X, y, "evidence", noise_sd=sigma)
 
     def log_ev(lam):   # the posterior object's own evidence at τ = σ/√(nλ)

@@ -13,7 +13,7 @@ from bayeswd.training import TrainingDiverged, stability_bound, train
 
 def _centred(d):
     mean = d.X_train.mean(axis=0)
-    return Dataset(d.X_train - mean, d.y_train, d.X_val - mean, d.y_val, noise=d.noise)
+    return Dataset(d.X_train - mean, d.y_train, d.X_val - mean, d.y_val, noise_sd=d.noise_sd)
 
 
 @pytest.mark.parametrize("lam", [0.05, 3.0])
@@ -200,3 +200,55 @@ print("same")
     env = {k: v for k, v in __import__("os").environ.items() if k != "BAYESWD_COMPILE_CACHE"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0 and done.stdout.strip() == "same", done.stderr[-1500:]
+
+
+@pytest.mark.parametrize("name, make", [("sgd", lambda lr: __import__("optax").sgd(lr)),
+                                        ("momentum", lambda lr: __import__("optax").sgd(lr, momentum=0.9)),
+                                        ("adam", lambda lr: __import__("optax").adam(lr))])
+def test_an_optax_transformation_equals_its_shorthand(d2l, name, make):
+    """optimizer=optax.sgd(lr) is optimizer="sgd" at lr (optax's own chain, on the full path)."""
+    by_name = train(d2l, [0.0, 3.0], seed=[0, 1], optimizer=name, lr=0.01, epochs=4)
+    by_transform = train(d2l, [0.0, 3.0], seed=[0, 1], optimizer=make(0.01), epochs=4)
+    assert not by_transform.config["fast_path"]          # opaque to the row-space proof
+    assert by_name.config["fast_path"] is (name != "adam")
+    np.testing.assert_allclose(by_transform.w, by_name.w, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(by_transform.b, by_name.b, atol=1e-12, rtol=0)
+    for metric in ("train_mse", "val_mse", "train_objective"):
+        np.testing.assert_allclose(by_transform.result[metric], by_name.result[metric], rtol=1e-10, atol=0)
+
+
+def test_a_chain_the_fast_path_cannot_prove_runs_on_the_full_path(d2l):
+    """Clipping is not linear in the gradient: the iterates leave the row-space ⊕ start span. The chain runs
+    on the full path, its null-space part moves, and asking for the fast path is refused."""
+    import optax
+
+    from bayeswd.subspace import decompose
+
+    clipped = optax.chain(optax.clip(1e-4), optax.sgd(0.01))
+    run = train(d2l, 0.0, optimizer=clipped, init_sd=0.5, epochs=3)
+    assert not run.config["fast_path"] and "optax transformation" in run.config["optimizer"]
+    plain = train(d2l, 0.0, optimizer=optax.sgd(0.01), init_sd=0.5, epochs=3)
+    _, null_clipped = decompose(run.w, d2l.X_train)
+    _, null_plain = decompose(plain.w, d2l.X_train)
+    _, null0 = decompose(run.w0, d2l.X_train)
+    np.testing.assert_allclose(null_plain, null0, atol=1e-12)          # plain SGD at λ = 0: null part frozen
+    assert np.abs(null_clipped - null0).max() > 1e-6                   # clipping moved it
+    with pytest.raises(ValueError, match="fast path is exact only"):
+        train(d2l, 0.0, optimizer=clipped, fast_path=True)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(lr=0.01), "lr is part of the optax transformation"),
+    (dict(decay="decoupled"), "put the decay in the transformation"),
+    (dict(penalty="l1", l1_method="proximal"), "proximal L1 step is defined for plain SGD"),
+])
+def test_a_transformation_refuses_the_shorthands_options(d2l, kwargs, match):
+    import optax
+
+    with pytest.raises(ValueError, match=match):
+        train(d2l, 1.0, optimizer=optax.sgd(0.01), **kwargs)
+
+
+def test_unknown_optimizer_names_both_forms(d2l):
+    with pytest.raises(ValueError, match="GradientTransformation"):
+        train(d2l, 1.0, optimizer=object())

@@ -55,9 +55,8 @@ def _checksum(payload: dict) -> str:
 
 
 class ResultsCache:
-    def __init__(self, folder: Path | None, version: str, enabled: bool = True):
+    def __init__(self, folder: Path | None, enabled: bool = True):
         self.folder = Path(folder) if folder is not None else default_cache_dir()
-        self.version = version
         self.enabled = enabled and self._usable()
 
     def _usable(self) -> bool:
@@ -73,7 +72,8 @@ class ResultsCache:
         return True
 
     def key(self, name: str, config: dict) -> str:
-        blob = json.dumps({"name": name, "config": config, "version": self.version}, sort_keys=True, default=str)
+        # ``config`` carries the code version (bayeswd.commands.compute_version) beside the settings.
+        blob = json.dumps({"name": name, "config": config}, sort_keys=True, default=str)
         return f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:20]}"
 
     def _path(self, key: str) -> Path:

@@ -31,13 +31,13 @@ class Context:
 
     @property
     def has_truth(self) -> bool:
-        return self.dataset.w_true is not None and self.dataset.noise is not None
+        return self.dataset.w_true is not None and self.dataset.noise_sd is not None
 
     @property
     def noise_sd(self) -> float:
         """The known noise sd, or the empirical-Bayes estimate for a user's data."""
-        if self.dataset.noise is not None:
-            return float(self.dataset.noise)
+        if self.dataset.noise_sd is not None:
+            return float(self.dataset.noise_sd)
         from bayeswd.gaussian import empirical_bayes
 
         return empirical_bayes(self.dataset.X_train, self.dataset.y_train).noise_sd
