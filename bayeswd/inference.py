@@ -20,7 +20,8 @@ from bayeswd.conventions import lam_from_prior, lasso_alpha_from_laplace_scale
 from bayeswd.data import Dataset, feature_names
 from bayeswd.exceptions import BudgetError, ConvergenceWarning
 from bayeswd.gaussian import empirical_bayes, gaussian_posterior
-from bayeswd.sparse import LassoFit, lasso, lasso_objective
+from bayeswd.objective import objective as J
+from bayeswd.sparse import LassoFit, lasso
 from bayeswd.models import PRIORS
 from bayeswd.ridge import best_lam, ridge, ridge_path
 from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso, raw_model, svd_model,
@@ -110,18 +111,15 @@ def map_estimate(dataset: Dataset, prior: str, scale: float, *, noise_sd: float 
                             **options, **({"tol": 1e-14} if prior == "gaussian" else {}))
     failed = [str(w.message) for w in caught if "did not converge" in str(w.message)]
     w, b = np.asarray(point["w"], dtype=float), float(point["b"])
-    r = y - X @ w - b
+    objective = float(J({"w": w, "b": b}, X, y, penalty, prior))
+    exact = None
     if prior == "gaussian":
-        objective = float(r @ r / (2 * n) + penalty / 2 * w @ w)
-        exact = None
         # SciPy's trust regions report failure at the optimum once tol is below reachable precision:
         # trust the closed form's objective instead, and warn only when the point is measurably worse.
         fit = ridge(X, y, penalty)
-        r_fit = y - X @ fit.w - fit.b
-        best = float(r_fit @ r_fit / (2 * n) + penalty / 2 * fit.w @ fit.w)
+        best = float(J({"w": fit.w, "b": fit.b}, X, y, penalty, prior))
         failed = failed if objective - best > 1e-9 * abs(best) else []
     else:
-        objective = lasso_objective(X, y, w, b, penalty)
         exact = lasso(X, y, penalty)
     if failed:
         warnings.warn(f"find_MAP ({method}) did not converge: {failed[0]} (objective {objective:.6g}); try "
@@ -284,48 +282,56 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
     as_choice(sampler, "sampler", SAMPLERS)
     as_choice(parameterization, "parameterization", ("svd", "raw"))
     as_choice(mass, "mass", ("diag", "dense"))
-    X, y = dataset.X_train, dataset.y_train
-    meta = dict(prior=prior, scale=scale, noise_sd=sigma, sampler=sampler)
     start = time.perf_counter()
-    if sampler == "exact":
-        if prior != "gaussian":
-            raise ValueError("exact draws exist for the Gaussian prior only; use sampler='gibbs' or NUTS")
-        w, b = gaussian_posterior(X, y, sigma, scale).sample(chains * draws, seed=seed)
-        tree = to_datatree({"w": w.reshape(chains, draws, -1), "b": b.reshape(chains, draws)}, meta)
-        tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
-        return _record(tree, diagnose(tree, seconds=time.perf_counter() - start), iid=True)
-    if sampler == "optimize":
-        from bayeswd.ensembles import optimize_draws
-
-        if prior != "gaussian":
-            raise ValueError("sample-then-optimize is exact for the Gaussian prior only; use sampler='gibbs' for "
-                             "the Laplace prior (bayeswd.ensembles.optimize_draws measures the Laplace recipe)")
-        got = optimize_draws(X, y, prior, scale, sigma, chains * draws, seed=seed)
-        tree = to_datatree({"w": got.w.reshape(chains, draws, -1), "b": got.b.reshape(chains, draws)}, meta)
-        tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
-        tree.attrs.update({"optimize_lam": got.lam, "optimize_lr": got.lr, "optimize_steps": got.steps,
-                           "optimize_max_distance": got.max_distance})
-        return _record(tree, diagnose(tree, seconds=time.perf_counter() - start), iid=True)
-    if sampler == "gibbs":
-        if prior != "laplace":
-            raise ValueError("the Gibbs sampler is the Bayesian lasso: use prior='laplace'")
-        w, b = gibbs_bayesian_lasso(X, y, scale, sigma, draws=draws, tune=tune, chains=chains, seed=seed)
-        tree = to_datatree({"w": w, "b": b}, meta)
-        tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
-        return _record(tree, diagnose(tree, seconds=time.perf_counter() - start), advice="gibbs")
-
-    build = svd_model if parameterization == "svd" else raw_model
-    model = build(X, y, prior, scale, sigma, features=feature_names(dataset))
-    tree = _nuts(model, sampler, mass, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar)
+    draw = {"exact": _draw_exact, "optimize": _draw_optimize, "gibbs": _draw_gibbs}.get(sampler, _draw_nuts)
+    tree, extra, kind = draw(dataset, prior, scale, sigma, sampler=sampler, chains=chains, draws=draws, tune=tune,
+                             seed=seed, parameterization=parameterization, mass=mass, progressbar=progressbar)
     seconds = time.perf_counter() - start
+    tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
+    tree.attrs.update(dict(prior=prior, scale=scale, noise_sd=sigma, sampler=sampler) | extra)
+    return _record(tree, diagnose(tree, seconds=seconds), iid=kind == "iid", advice=kind)
+
+
+# Each sampler: (tree with a posterior group, attrs to add, what ran: "iid" or the ADVICE key).
+
+def _draw_exact(dataset, prior, scale, sigma, *, chains, draws, seed, **_):
+    if prior != "gaussian":
+        raise ValueError("exact draws exist for the Gaussian prior only; use sampler='gibbs' or NUTS")
+    w, b = gaussian_posterior(dataset.X_train, dataset.y_train, sigma, scale).sample(chains * draws, seed=seed)
+    return to_datatree({"w": w.reshape(chains, draws, -1), "b": b.reshape(chains, draws)}, {}), {}, "iid"
+
+
+def _draw_optimize(dataset, prior, scale, sigma, *, chains, draws, seed, **_):
+    from bayeswd.ensembles import optimize_draws
+
+    if prior != "gaussian":
+        raise ValueError("sample-then-optimize is exact for the Gaussian prior only; use sampler='gibbs' for "
+                         "the Laplace prior (bayeswd.ensembles.optimize_draws measures the Laplace recipe)")
+    got = optimize_draws(dataset.X_train, dataset.y_train, prior, scale, sigma, chains * draws, seed=seed)
+    tree = to_datatree({"w": got.w.reshape(chains, draws, -1), "b": got.b.reshape(chains, draws)}, {})
+    return tree, {"optimize_lam": got.lam, "optimize_lr": got.lr, "optimize_steps": got.steps,
+                  "optimize_max_distance": got.max_distance}, "iid"
+
+
+def _draw_gibbs(dataset, prior, scale, sigma, *, chains, draws, tune, seed, **_):
+    if prior != "laplace":
+        raise ValueError("the Gibbs sampler is the Bayesian lasso: use prior='laplace'")
+    w, b = gibbs_bayesian_lasso(dataset.X_train, dataset.y_train, scale, sigma, draws=draws, tune=tune,
+                                chains=chains, seed=seed)
+    return to_datatree({"w": w, "b": b}, {}), {}, "gibbs"
+
+
+def _draw_nuts(dataset, prior, scale, sigma, *, sampler, chains, draws, tune, seed, parameterization, mass,
+               progressbar):
+    build = svd_model if parameterization == "svd" else raw_model
+    model = build(dataset.X_train, dataset.y_train, prior, scale, sigma, features=feature_names(dataset))
+    tree = _nuts(model, sampler, mass, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar)
     keep = [v for v in ("w", "b") if v in tree["posterior"]]
     tree["posterior"] = tree["posterior"].to_dataset()[keep]
     for group in ("log_likelihood", "observed_data", "posterior_predictive"):
         if group in tree.children:      # ours replace PyMC's, so every sampler gives the same groups
             del tree[group]
-    tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
-    tree.attrs.update(meta | {"parameterization": parameterization, "mass": mass})
-    return _record(tree, diagnose(tree, seconds=seconds), advice=parameterization)
+    return tree, {"parameterization": parameterization, "mass": mass}, parameterization
 
 
 def _nuts(model, sampler: str, mass: str, *, draws: int, tune: int, chains: int, seed: int,
