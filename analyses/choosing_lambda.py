@@ -8,6 +8,7 @@ import numpy as np
 
 import bayeswd
 from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
+from bayeswd.data import D2L_LAMBDA, D2L_PROTOCOL
 from bayeswd.training import train
 from bayeswd.gaussian import BAYESIAN_RIDGE_HYPERPRIOR, empirical_bayes, evidence_path
 from bayeswd.inference import choose_lambda, map_estimate
@@ -25,7 +26,6 @@ SETTINGS = {"n_lams": Count(60, low=2, high=2000, help="λ grid points"),
             "map_points": Count(3, high=50, help="λ values at which the MAP is checked against ridge")}
 QUICK = {"n_lams": 20, "gd_seeds": 2, "map_points": 2}  # the full-Bayes model has 2 parameters: full size is cheap
 TYPICAL_SECONDS = {"quick": 20.0, "full": 25.0}
-D2L_LAMBDA = 3.0
 EVIDENCE_POINTS = 200
 
 
@@ -74,7 +74,7 @@ def compute(ctx: Context) -> ChoosingResults:
     sigma = ctx.noise_sd
     lams = log_grid(1e-3, 1e2, p["n_lams"])
     path = bayeswd.ridge_path(X, y, lams)
-    gd = train(data, lams, seed=list(range(ctx.seed, ctx.seed + p["gd_seeds"])), epochs=10, lr=0.01, batch_size=5)
+    gd = train(data, lams, seed=list(range(ctx.seed, ctx.seed + p["gd_seeds"])), **D2L_PROTOCOL)
     gd_final = gd.result.isel(epoch=-1).mean("seed")
     map_err, post_err = [], []
     for lam in log_grid(1e-2, 10, p["map_points"]):   # MAP and posterior mean are the ridge solution

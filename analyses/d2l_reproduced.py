@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayeswd.conventions import from_framework
+from bayeswd.data import D2L_LAMBDA, D2L_PROTOCOL
 from bayeswd.training import train
 from bayeswd.implied import implied_prior
 from bayeswd.streams import child_seed, stream
@@ -25,9 +26,10 @@ SETTINGS = {"wd": Real(3.0, low=0, high=50, help="the chapter's weight decay, ea
             "repeats": Count(20, low=2, high=500, help="data draws and seeds each run is repeated over")}
 QUICK = {"zh_epochs": 20}
 TYPICAL_SECONDS = {"quick": 25.0, "full": 35.0}
-BOOK_WD = 3.0  # the weight decay the book's printed numbers belong to
+BOOK_WD = D2L_LAMBDA  # the weight decay the book's printed numbers belong to
 
-CONFIGS = {"en": dict(init_sd=0.01, lr=0.01, batch_size=5), "zh": dict(init_sd=1.0, lr=0.003, batch_size=5)}
+CONFIGS = {"en": {k: D2L_PROTOCOL[k] for k in ("init_sd", "lr", "batch_size")},
+           "zh": dict(init_sd=1.0, lr=0.003, batch_size=D2L_PROTOCOL["batch_size"])}   # d2l-zh changes the start and lr
 # (label, framework, config, init): the concise variants each edition's chapter runs.
 CONCISE = [("PyTorch concise", "pytorch", "en", "torch"), ("TensorFlow concise", "tensorflow", "en", "normal"),
            ("MXNet concise", "mxnet", "en", "normal"), ("JAX concise (revision)", "jax", "en", "normal"),
@@ -87,7 +89,7 @@ def _one_repeat(data, wd, epochs, seed, rng):
     for label, framework, cfg, init in CONCISE:
         settings = CONFIGS[cfg]
         (lam0, lr, decay_bias), (lam, _, _) = (from_framework(framework, w, settings["lr"]) for w in (0.0, wd))
-        kwargs = dict(epochs=epochs[cfg], batch_size=5, lr=lr, decay_bias=decay_bias, seed=seed)
+        kwargs = dict(epochs=epochs[cfg], batch_size=CONFIGS[cfg]["batch_size"], lr=lr, decay_bias=decay_bias, seed=seed)
         if init == "normal-all":  # d2l-zh: param.data.normal_() on weight and bias, drawn anew per run
             finals = [train(data, lam_, w0=rng.standard_normal(data.num_inputs), b0=rng.standard_normal(),
                             **kwargs).result.isel(epoch=-1) for lam_ in (lam0, lam)]

@@ -9,7 +9,7 @@ import numpy as np
 
 import bayeswd
 from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
-from bayeswd.data import multioutput_data
+from bayeswd.data import D2L_PROTOCOL, multioutput_data
 from bayeswd.inference import map_estimate
 from bayeswd.training import train
 
@@ -27,7 +27,7 @@ SETTINGS = {"wd": Real(3.0, low=0, high=1e4, positive=True, help="the λ whose p
             "stop_epochs": Count(300, low=2, high=10**5, help="full-batch epochs of the early-stopping run")}
 QUICK = {"stop_epochs": 100}
 TYPICAL_SECONDS = {"quick": 8.0, "full": 9.0}
-EN = dict(lr=0.01, batch_size=5, epochs=10, init_sd=0.01)   # d2l's protocol
+EN = D2L_PROTOCOL
 FORUM_LAMS = tuple(float(v) for v in range(1, 11))          # the forum's exercise-1 grid
 MORE_ROWS = 5                                               # exercise 5: this many times the training rows
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import bayeswd
+from bayeswd.data import D2L_PROTOCOL
 from bayeswd.training import stability_bound, train
 from bayeswd.ridge import best_lam
 from bayeswd.subspace import decompose, null_space_factor
@@ -28,7 +29,7 @@ SETTINGS = {"wd": Real(3.0, positive=True, high=50, help="the chapter's λ, used
             "long_steps": Count(5000, low=10, high=10**6, help="full-batch steps of the long optimizer runs")}
 QUICK = {"div_points": 20, "long_steps": 2000}
 TYPICAL_SECONDS = {"quick": 10.0, "full": 12.0}
-EN = dict(lr=0.01, batch_size=5, epochs=10)
+EN = {k: D2L_PROTOCOL[k] for k in ("lr", "batch_size", "epochs")}   # the start is chosen per run
 LAMS = (0.0, 0.1, 1.0, 3.0, 10.0, 30.0, 50.0)     # the forum's "10–50 keeps helping" range, and below it
 LONG = {"lr": 1e-3}                                # the long full-batch runs that show where Adam and AdamW settle
 

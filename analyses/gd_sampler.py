@@ -9,7 +9,7 @@ import numpy as np
 import bayeswd
 from bayeswd import ensembles as E
 from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
-from bayeswd.data import Dataset
+from bayeswd.data import D2L_PROTOCOL, Dataset
 from bayeswd.training import train
 from bayeswd.samplers import gibbs_bayesian_lasso
 
@@ -26,7 +26,7 @@ SETTINGS = {"prior_sd": Real(0.01, positive=True, high=100, help="the prior sd Ï
             "wd": Real(3.0, positive=True, high=50, help="the Î» of d2l's run, the ensemble shown as one point")}
 QUICK = {"draws": 512, "laplace_draws": 64}
 TYPICAL_SECONDS = {"quick": 12.0, "full": 30.0}
-D2L = dict(lr=0.01, batch_size=5, epochs=10, init_sd=0.01)   # d2l's run: the point in the right panel
+D2L = D2L_PROTOCOL   # d2l's run: the point in the right panel
 DECAY_STEPS = 40                                              # the weight-decay ensemble's full-batch steps (d2l's)
 DECAY_LR = 0.01
 FALSE_ALARM = 0.001                                           # family-wise false-alarm rate of each law check

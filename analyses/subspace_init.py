@@ -8,6 +8,7 @@ import numpy as np
 
 import bayeswd
 from bayeswd.conventions import lam_from_prior
+from bayeswd.data import D2L_PROTOCOL
 from bayeswd.training import train
 from bayeswd.subspace import explain_run, init_risk, interpolant_from, null_space_factor
 from bayeswd.theory import min_norm_risk, optimal_lam, ridge_risk_asymptotic
@@ -26,7 +27,7 @@ TYPICAL_SECONDS = {"quick": 10.0, "full": 15.0}
 # (kind, sd, label, axis tick)
 INITS = (("normal", 0.01, "N(0, 0.01²), English edition", "N(0, 0.01²)"), ("normal", 0.1, "N(0, 0.1²)", "N(0, 0.1²)"),
          ("torch", 0.0, "U(±1/√p), PyTorch default", "U(±1/√p)"), ("normal", 1.0, "N(0, 1), Chinese edition", "N(0, 1)"))
-CONFIGS = {"en": dict(init_sd=0.01, lr=0.01, epochs=10), "zh": dict(init_sd=1.0, lr=0.003)}
+CONFIGS = {"en": {k: D2L_PROTOCOL[k] for k in ("init_sd", "lr", "epochs")}, "zh": dict(init_sd=1.0, lr=0.003)}
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def compute(ctx: Context) -> SubspaceResults:
     configs = {"en": CONFIGS["en"], "zh": {**CONFIGS["zh"], "epochs": p["zh_epochs"]}}
     shared = dict(**ctx.shared(), n_train=data.n_train, num_inputs=data.num_inputs,
                   rank=int(np.linalg.matrix_rank(X)))   # raw rows: the bias is trained, so no centring
-    steps = {cfg: kw["epochs"] * -(-data.n_train // 5) for cfg, kw in configs.items()}
+    steps = {cfg: kw["epochs"] * -(-data.n_train // D2L_PROTOCOL["batch_size"]) for cfg, kw in configs.items()}
     factor_en = null_space_factor(configs["en"]["lr"], p["wd"], steps["en"])
     if not ctx.has_truth:
         return SubspaceResults(**shared, steps=steps, runs={}, init_law=[], min_norm_excess=float("nan"),
@@ -62,7 +63,7 @@ def compute(ctx: Context) -> SubspaceResults:
     wt, bt = data.w_true, data.b_true
     runs = {}
     for cfg, kw in configs.items():
-        sweep = train(data, [0.0, p["wd"]], seed=ctx.seed, batch_size=5, **kw)
+        sweep = train(data, [0.0, p["wd"]], seed=ctx.seed, batch_size=D2L_PROTOCOL["batch_size"], **kw)
         for i, (lam, tag) in enumerate(((0.0, "0"), (p["wd"], "wd"))):
             parts = explain_run(sweep.w[i], sweep.b[i], sweep.w0, X, wt, bt)
             parts["null_factor"] = null_space_factor(kw["lr"], lam, sweep.steps)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeswd.data import d2l_data
+from bayeswd.data import D2L_LAMBDA, D2L_PROTOCOL, d2l_data
 from bayeswd.training import train
 from bayeswd.theory import min_norm_risk, optimal_lam, ridge_risk_asymptotic
 
@@ -33,13 +33,13 @@ TYPICAL_SECONDS = {"quick": 12.0, "full": 25.0}
 
 N_TRAIN, R2, BIAS = 20, 0.02, 0.05          # d2l: 20 rows, ‖w*‖² = 200·0.01², b = 0.05
 LR, BATCH = 0.01, 5                          # d2l's recipe
-D2L_LAM = 3.0
+D2L_LAM = D2L_LAMBDA
 GAMMAS = (0.1, 0.2, 0.5, 0.8, 1.25, 2.0, 5.0, 10.0)
 NOISES = (0.01, 0.1, 0.3)                    # d2l's noise sd first
 INIT_SDS = (0.0, 0.01, 0.1)                  # from zero, d2l's init, ten times d2l's
 LAMS = np.r_[0.0, D2L_LAM, log_grid(1e-3, 30.0, 22)]
-D2L_POINT = (10.0, 0.01, 0.01)               # (γ, noise sd, init sd) of the d2l chapter
-D2L_EPOCHS = 10                              # the chapter's run length; the diagram's may differ, and says so
+D2L_POINT = (10.0, 0.01, D2L_PROTOCOL["init_sd"])   # (γ, noise sd, init sd) of the d2l chapter
+D2L_EPOCHS = D2L_PROTOCOL["epochs"]          # the chapter's run length; the diagram's may differ, and says so
 MATTERS = 2.0                                # "matters": the best λ at least halves the excess MSE
 
 

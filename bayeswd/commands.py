@@ -28,6 +28,7 @@ import numpy as np
 
 import bayeswd
 from bayeswd._interrupts import InterruptFlag
+from bayeswd.data import D2L_PROTOCOL
 from bayeswd.exceptions import TrainingDiverged, UsageError
 from bayeswd.report.cache import ResultsCache, code_version
 from bayeswd.report.context import Context
@@ -99,7 +100,7 @@ def _dataset(data_path: str | None, seed: int, target: str | None = None):
 
 
 # The learning rate the d2l protocol uses in every section that trains (and λ up to 50 beside it).
-_D2L_LR = 0.01
+_D2L_LR = D2L_PROTOCOL["lr"]
 
 
 def _check_target_varies(dataset, name: str) -> None:

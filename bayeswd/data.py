@@ -15,7 +15,12 @@ import numpy as np
 
 from bayeswd._validate import as_count, as_design, as_fraction, as_positive, as_target
 
-__all__ = ["Dataset", "d2l_data", "multioutput_data", "mlp_binary_data", "load"]
+__all__ = ["Dataset", "d2l_data", "multioutput_data", "mlp_binary_data", "load", "D2L_PROTOCOL", "D2L_LAMBDA"]
+
+# The d2l chapter's training run (English editions, §3.7): minibatch SGD at lr 0.01 on batches of 5
+# for 10 epochs from N(0, 0.01²) weights, and its λ (``lambd=3``). Every analysis takes them from here.
+D2L_PROTOCOL = {"lr": 0.01, "batch_size": 5, "epochs": 10, "init_sd": 0.01}
+D2L_LAMBDA = 3.0
 
 
 @dataclass(frozen=True, eq=False)
