@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from bayeswd import plot
-from bayeswd.report.context import Context
-from bayeswd.report.results import Results
-from bayeswd.report.section import Figure, Section, Table, to_plain
-from bayeswd.report.settings import SEED, Count, Flag, Names, Real, defaults, resolve
+from bayeswd.protocol.context import Context
+from bayeswd.protocol.results import Results
+from bayeswd.protocol.results import to_plain
+from bayeswd.report.section import Figure, Section, Table
+from bayeswd.protocol.settings import SEED, Count, Flag, Names, Real, defaults, resolve
 
 __all__ = ["Context", "Results", "Section", "Table", "Count", "Flag", "Names", "Real", "defaults", "draw",
            "fmt", "log_grid", "ridge_on_validation", "section", "script_main", "LOSS", "EXCESS", "VALIDATION_LAMS",

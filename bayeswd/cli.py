@@ -140,11 +140,11 @@ def _dispatch(args, interrupt) -> int:
     if getattr(args, "out", None) is not None and not str(args.out).strip():
         raise ValueError("--out is empty; name the folder the report goes to (for example --out bayeswd-report)")
     if args.out:  # refuse a bad --out before the heavy imports, let alone any computing
-        from bayeswd.report.output import check_output
+        from bayeswd.output import check_output
 
         check_output(args.out)
     from bayeswd.commands import run_command  # heavy imports only when needed
-    from bayeswd.report.cache import CacheWarning
+    from bayeswd.protocol.cache import CacheWarning
 
     with warnings.catch_warnings():
         # The command's own warnings are shown, as one line each, whatever the caller's filters say.

@@ -8,11 +8,8 @@ the other way round.
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import functools
 import hashlib
-import inspect
 import json
 import math
 import platform
@@ -30,15 +27,12 @@ import bayeswd
 from bayeswd._interrupts import InterruptFlag
 from bayeswd.data import D2L_PROTOCOL
 from bayeswd.exceptions import TrainingDiverged, UsageError
-from bayeswd.report.cache import ResultsCache, code_version
-from bayeswd.report.context import Context
-from bayeswd.report.output import atomic_directory
-from bayeswd.report.settings import SEED, Flag, resolve
+from bayeswd.protocol.cache import ResultsCache, code_version
+from bayeswd.protocol.context import Context
+from bayeswd.output import atomic_directory
+from bayeswd.protocol.settings import SEED, Flag, resolve
 from bayeswd.report.writers import write_report
 
-# Presentation code: editing it re-renders from cached Results, it never recomputes them.
-_PRESENTATION = ("plot.py", "cli.py", "commands.py", "report/writers.py", "report/section.py", "report/widgets.py",
-                 "analyses/")
 
 
 def _load_config(path: str | None) -> dict:
@@ -148,25 +142,6 @@ def _redraw_d2l(seed: int):
     return bayeswd.d2l_data(seed=seed)
 
 
-@functools.cache
-def _library_version() -> str:
-    """The library's computing code, hashed once per process (every analysis's key includes it)."""
-    return code_version(bayeswd, exclude=_PRESENTATION)
-
-
-def compute_version(module) -> str:
-    """What the cached Results of ``module`` depend on: the library's computing code and the
-    module's source without its ``render`` functions (prose and figures)."""
-    digest = hashlib.sha256(_library_version().encode())
-    tree = ast.parse(inspect.getsource(module))
-    tree.body = [node for node in tree.body if not (isinstance(node, ast.FunctionDef)
-                                                    and node.name.lstrip("_").startswith("render"))
-                 and not (isinstance(node, ast.Assign) and any(getattr(t, "id", "") in ("TITLE", "QUESTION")
-                                                               for t in node.targets))]
-    digest.update(ast.dump(tree).encode())
-    return digest.hexdigest()[:16]
-
-
 def _versions() -> dict:
     names = ("numpy", "scipy", "jax", "pymc", "pytensor", "arviz", "numpyro", "nutpie", "optax")
     return {"bayeswd": bayeswd.__version__, "python": platform.python_version(), **{n: version(n) for n in names}}
@@ -213,7 +188,7 @@ def _run(args, interrupt: InterruptFlag) -> int:
     sections, seconds = [], {}
     start = time.perf_counter()
     keys = {m.NAME: {"params": params[m.NAME], "seed": seed, "quick": quick, "data": fingerprint,
-                     "code": compute_version(m)} for m in modules}
+                     "code": code_version(m)} for m in modules}
     cached = {m.NAME: cache.get(m.NAME, keys[m.NAME], m.Results) for m in modules}
     hits = {name: results is not None for name, results in cached.items()}
     scheduler = getattr(args, "scheduler", None)
@@ -261,7 +236,7 @@ def _run(args, interrupt: InterruptFlag) -> int:
             with atomic_directory(target) as staging:
                 write_report(staging, sections, meta)
         except OSError as err:   # a full disk, a name too long: the staging folder is gone, the old report kept
-            from bayeswd.report.output import OutputError
+            from bayeswd.output import OutputError
 
             raise OutputError(f"could not write the report to {target} ({err.strerror or err}); the previous "
                               "report, if any, was left as it was — free space or give another --out") from None
@@ -397,7 +372,7 @@ class _progress:
                 raise ValueError(f"entry {bad[0]!r} is not a finite time")
             return data
         except (OSError, ValueError, UnicodeDecodeError) as err:
-            from bayeswd.report.cache import CacheWarning
+            from bayeswd.protocol.cache import CacheWarning
 
             warnings.warn(f"{self.file} was ignored ({err}); the progress estimates use typical times",
                           CacheWarning, stacklevel=2)
@@ -412,7 +387,7 @@ class _progress:
     def remember(self, module, seconds: float) -> None:
         self.remembered[f"{module.NAME}/{self.mode}"] = round(seconds, 2)
         if self.file is not None:
-            from bayeswd.report.output import write_text_atomic
+            from bayeswd.output import write_text_atomic
 
             try:
                 write_text_atomic(self.file, json.dumps(self.remembered, indent=1, sort_keys=True))

@@ -42,8 +42,8 @@ started = time.time() - t0                     # the interpreter's own start, un
 mark = time.perf_counter()
 import bayeswd
 from bayeswd import analyses, commands
-from bayeswd.report.context import Context
-from bayeswd.report.settings import resolve
+from bayeswd.protocol.context import Context
+from bayeswd.protocol.settings import resolve
 startup = started + time.perf_counter() - mark
 
 compile_s = [0.0]

@@ -27,7 +27,7 @@ def _private_cache(tmp_path_factory):
 
 def previous_report(folder, text="previous report"):
     """A report folder as bayeswd leaves it (with its manifest), holding index.html = ``text``."""
-    from bayeswd.report.output import atomic_directory
+    from bayeswd.output import atomic_directory
 
     with atomic_directory(folder) as staging:
         (staging / "index.html").write_text(text)

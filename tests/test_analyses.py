@@ -25,8 +25,8 @@ import pytest
 
 import bayeswd
 from bayeswd import analyses
-from bayeswd.report.context import Context
-from bayeswd.report.settings import resolve
+from bayeswd.protocol.context import Context
+from bayeswd.protocol.settings import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,8 +16,8 @@ import pytest
 import bayeswd
 from bayeswd import analyses
 from bayeswd.analyses._card import FLAT
-from bayeswd.report.context import Context
-from bayeswd.report.settings import resolve
+from bayeswd.protocol.context import Context
+from bayeswd.protocol.settings import resolve
 
 SECTIONS = ("forum", "d2l_reproduced", "choosing_lambda")
 

@@ -24,13 +24,13 @@ from hypothesis import strategies as st
 
 from bayeswd import analyses
 import bayeswd
-from bayeswd.report.settings import Count, Real
+from bayeswd.protocol.settings import Count, Real
 from bayeswd.cli import main
 from bayeswd.training import train
 from bayeswd.exceptions import BudgetError, ConvergenceWarning, TrainingDiverged
-from bayeswd.report.cache import CacheWarning, ResultsCache
-from bayeswd.report.results import Results
-from bayeswd.report.output import MANIFEST, atomic_directory
+from bayeswd.protocol.cache import CacheWarning, ResultsCache
+from bayeswd.protocol.results import Results
+from bayeswd.output import MANIFEST, atomic_directory
 from bayeswd.report.section import Figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,7 +262,7 @@ def test_4_an_unusable_cache_warns_and_the_run_goes_on(tmp_path, capsys, make_ba
 _WRITER = """
 import sys
 from pathlib import Path
-from bayeswd.report.output import atomic_directory
+from bayeswd.output import atomic_directory
 for i in range(int(sys.argv[2])):
     with atomic_directory(Path(sys.argv[1])) as staging:
         (staging / "figures").mkdir()
@@ -335,7 +335,7 @@ def test_6_a_malformed_results_entry_is_refused_even_with_a_matching_checksum(tm
     path = tmp_path / f"{cache.key('x', {'k': 1})}.json"
     entry = json.loads(path.read_text())
     entry["results"]["unexpected"] = 1
-    from bayeswd.report.cache import _checksum
+    from bayeswd.protocol.cache import _checksum
 
     entry["sha256"] = _checksum(entry["results"])
     path.write_text(json.dumps(entry))

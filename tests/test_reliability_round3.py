@@ -22,7 +22,7 @@ from conftest import line_within, previous_report, without_progress
 
 import bayeswd
 from bayeswd.cli import main
-from bayeswd.report.output import atomic_directory
+from bayeswd.output import atomic_directory
 
 CHEAP = ["run", "theory_vs_experiment", "--quick", "--quiet"]   # the cheapest analysis (under a second)
 
@@ -167,7 +167,7 @@ import os, signal, sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from conftest import previous_report
 from bayeswd._interrupts import InterruptFlag
-from bayeswd.report.output import atomic_directory
+from bayeswd.output import atomic_directory
 out = previous_report({str(tmp_path / 'out')!r})
 try:
     with InterruptFlag():
@@ -356,7 +356,7 @@ def test_a_large_foreign_folder_is_refused_without_walking_it(tmp_path, capsys):
         sub.mkdir(parents=True)
         for j in range(50):
             (sub / f"f{j}").write_text("")
-    from bayeswd.report.output import OutputError, check_output
+    from bayeswd.output import OutputError, check_output
 
     start = time.perf_counter()
     with pytest.raises(OutputError, match="did not write"):
@@ -392,7 +392,7 @@ def test_a_failure_while_writing_keeps_the_previous_report(tmp_path, capsys, mon
 
 
 def test_too_little_free_space_is_refused_before_computing(tmp_path, capsys, monkeypatch):
-    from bayeswd.report import output
+    from bayeswd import output
 
     monkeypatch.setattr(output.shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, used=10**9 - 2**20,
                                                                                   free=2**20))

@@ -19,9 +19,9 @@ from conftest import previous_report, without_progress
 
 from bayeswd import analyses
 from bayeswd.cli import main
-from bayeswd.report.cache import CacheWarning, ResultsCache
-from bayeswd.report.results import Results
-from bayeswd.report.output import atomic_directory
+from bayeswd.protocol.cache import CacheWarning, ResultsCache
+from bayeswd.protocol.results import Results
+from bayeswd.output import atomic_directory
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -86,26 +86,46 @@ def test_corrupt_cache_entry_is_recomputed(tmp_path):
     assert cache.get("x", {"k": 1, "code": "v2"}, Results) is None  # new code version (in the config): a miss
 
 
-def test_editing_prose_reuses_the_cached_results():
-    """The cache key covers the computing code only: a render function's text is not part of it."""
+def test_editing_prose_reuses_the_cached_results(monkeypatch):
+    """The cache key covers what compute reaches, found from its imports: a render function's text and a
+    helper only render uses are not part of it; compute's code and the library code it calls are."""
+    import linecache
+    import sys
     import types
 
-    from bayeswd.commands import compute_version
+    from bayeswd.protocol.cache import code_version, dependencies
 
-    source = "NAME = 'x'\nTITLE = 'T'\ndef compute(ctx):\n    return 1\ndef render(r):\n    return '{}'\n"
+    source = ("import bayeswd\nNAME = 'x'\nTITLE = 'T'\ndef _caption():\n    return '{}'\n"
+              "def compute(ctx):\n    return bayeswd.ridge(ctx.X, ctx.y, 1)\ndef render(r):\n    return _caption()\n")
 
-    def version(render_text, compute_value=1):
-        module = types.ModuleType("x")
-        module.__file__ = "x.py"
-        code = source.format(render_text).replace("return 1", f"return {compute_value}")
-        import linecache
+    def version(caption, compute_line="return bayeswd.ridge(ctx.X, ctx.y, 1)"):
+        name = "bayeswd.analyses._prose_test"
+        code = source.format(caption).replace("return bayeswd.ridge(ctx.X, ctx.y, 1)", compute_line)
+        module = types.ModuleType(name)
+        module.__file__ = "/nonexistent/_prose_test.py"
+        linecache.cache[module.__file__] = (len(code), None, code.splitlines(True), module.__file__)
+        exec(compile(code, module.__file__, "exec"), module.__dict__)
+        monkeypatch.setitem(sys.modules, name, module)
+        return code_version(module), dependencies(module)
 
-        linecache.cache["x.py"] = (len(code), None, code.splitlines(True), "x.py")
-        exec(compile(code, "x.py", "exec"), module.__dict__)
-        return compute_version(module)
+    old, deps = version("old prose")
+    assert "bayeswd.ridge" in deps                        # followed from `bayeswd.ridge(...)`
+    assert version("new prose")[0] == old
+    assert version("old prose", "return bayeswd.ridge(ctx.X, ctx.y, 2)")[0] != old
 
-    assert version("old prose") == version("new prose")
-    assert version("old prose") != version("old prose", compute_value=2)
+
+@pytest.mark.parametrize("name", analyses.MODULES)
+def test_results_depend_on_no_writer(name):
+    """Every analysis's cache key comes from what its compute reaches: the library code it calls, never the
+    writers, figures or CLI (editing those re-renders from the cache)."""
+    from bayeswd.protocol.cache import dependencies
+
+    reached = dependencies(analyses.load(name))
+    assert f"bayeswd.analyses.{name}" in reached and "bayeswd.protocol.results" in reached
+    writers = [m for m in reached if m.startswith(("bayeswd.report", "bayeswd.plot", "bayeswd.cli", "bayeswd.commands"))]
+    assert not writers, writers
+    if name in ("forum", "exercises", "d2l_reproduced", "choosing_lambda"):    # they train by gradient descent
+        assert {"bayeswd.training.api", "bayeswd.training.step", "bayeswd.backend"} <= set(reached)
 
 
 def test_html_is_self_contained(quick_report):
@@ -386,3 +406,17 @@ def test_one_validation_optimal_and_one_loo_lambda_quoted(quick_report):
     grid_val = VALIDATION_LAMS[np.argmin(np.mean((data.y_val - path.predict(data.X_val)) ** 2, axis=1))]
     for stale in {fmt(grid_val), fmt(path.best_loo_lam)} - {fmt(val), fmt(loo)}:
         assert f"λ = {stale}" not in text and f"λ ≈ {stale}" not in text, stale
+
+
+def test_the_protocol_never_imports_the_writers():
+    """bayeswd.protocol (context, settings, Results, cache) stands below the writers: no import of bayeswd.report."""
+    import ast
+    import pathlib
+
+    import bayeswd.protocol
+
+    for path in pathlib.Path(bayeswd.protocol.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                assert not any(n.startswith("bayeswd.report") for n in names), (path.name, names)

@@ -6,7 +6,7 @@ import base64
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 
-import numpy as np
+from bayeswd.protocol.results import to_plain
 
 
 _FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -85,19 +85,3 @@ class Section:
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"malformed figure or table ({err})") from None
         return cls(**{**data, "figures": figures, "tables": tables})
-
-
-def to_plain(value):
-    """NumPy scalars and arrays → JSON-ready Python values (NaN/inf → None)."""
-    if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_plain(value.tolist())
-    if isinstance(value, (np.integer, np.bool_)):
-        return value.item()
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if np.isfinite(value) else None
-    return value

@@ -9,7 +9,8 @@ import json
 import re
 from pathlib import Path
 
-from bayeswd.report.section import Section, Table, to_plain
+from bayeswd.protocol.results import to_plain
+from bayeswd.report.section import Section, Table
 
 _CSS = """
 body{font:16px/1.55 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}

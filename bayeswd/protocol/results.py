@@ -20,9 +20,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from bayeswd.report.section import to_plain
-
-__all__ = ["Results"]
+__all__ = ["Results", "to_plain"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +72,19 @@ def _nan_for_null(value):
     if isinstance(value, dict):
         return {k: _nan_for_null(v) for k, v in value.items()}
     return math.nan if value is None else value
+
+
+def to_plain(value):
+    """NumPy scalars and arrays → JSON-ready Python values (NaN/inf → None)."""
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_plain(value.tolist())
+    if isinstance(value, (np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if np.isfinite(value) else None
+    return value
