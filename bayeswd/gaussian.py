@@ -19,7 +19,8 @@ from functools import cached_property
 import numpy as np
 
 from bayeswd.exceptions import ConvergenceWarning
-from bayeswd._validate import as_design, as_positive, as_Xy, nonzero_singular
+from bayeswd._design import Design, design
+from bayeswd._validate import as_design, as_positive, as_Xy
 from bayeswd.streams import stream
 
 __all__ = ["GaussianPosterior", "gaussian_posterior", "EmpiricalBayesFit", "empirical_bayes",
@@ -32,41 +33,14 @@ BAYESIAN_RIDGE_HYPERPRIOR = (1e-6, 1e-6, 1e-6, 1e-6)
 _LOG_2PI = np.log(2 * np.pi)
 
 
-@dataclass(frozen=True)
-class _Design:
-    """The SVD of the (centred) design and the projected targets."""
-
-    n: int
-    p: int
-    U: np.ndarray
-    d: np.ndarray
-    Vt: np.ndarray
-    yc: np.ndarray
-    x_mean: np.ndarray
-    y_mean: float
-    fit_intercept: bool
-
-    @property
-    def n_eff(self) -> int:
-        """Rows left after the flat intercept prior integrates one direction out."""
-        return self.n - int(self.fit_intercept)
-
-
-def _design(X, y, fit_intercept: bool) -> _Design:
+def _design(X, y, fit_intercept: bool) -> Design:
     X, y = as_Xy(X, y)
     if y.ndim != 1:
         raise ValueError("the Gaussian posterior takes one target y of shape (n,); fit each column separately")
-    if fit_intercept:
-        x_mean, y_mean = X.mean(axis=0), float(y.mean())
-    else:
-        x_mean, y_mean = np.zeros(X.shape[1]), 0.0
-    U, d, Vt = np.linalg.svd(X - x_mean, full_matrices=False)
-    keep = nonzero_singular(d, X.shape)
-    return _Design(X.shape[0], X.shape[1], U[:, keep], d[keep], Vt[keep], y - y_mean, x_mean, y_mean,
-                   fit_intercept)
+    return design(X, y, centre=fit_intercept)
 
 
-def _log_evidence(D: _Design, noise_var: float, prior_var: float) -> float:
+def _log_evidence(D: Design, noise_var: float, prior_var: float) -> float:
     """log N(y; 0, σ²I + τ²XXᵀ), in the SVD basis (restricted to 1⊥ with an intercept)."""
     c = D.U.T @ D.yc
     s = noise_var + prior_var * D.d**2
@@ -86,7 +60,7 @@ class GaussianPosterior:
 
     noise_sd: float
     prior_sd: float
-    _D: _Design
+    _D: Design
 
     @property
     def lam(self) -> float:
@@ -127,7 +101,7 @@ class GaussianPosterior:
         # Along V the sd is √eig; in the null space of Xc the prior sd τ is untouched.
         null_part = z_all - (z_all @ D.Vt.T) @ D.Vt
         w = self.mean + (z_row * np.sqrt(self._eig)) @ D.Vt + self.prior_sd * null_part
-        if D.fit_intercept:
+        if D.centred:
             b = D.y_mean - w @ D.x_mean + self.noise_sd / np.sqrt(D.n) * rng.standard_normal(n)
         else:
             b = np.zeros(n)
@@ -140,7 +114,7 @@ class GaussianPosterior:
         Xc = X - D.x_mean
         proj = Xc @ D.Vt.T
         var = (proj**2 * self._eig).sum(axis=1) + self.prior_sd**2 * ((Xc**2).sum(axis=1) - (proj**2).sum(axis=1))
-        if D.fit_intercept:
+        if D.centred:
             var = var + self.noise_sd**2 / D.n
         if include_noise:
             var = var + self.noise_sd**2
@@ -213,7 +187,7 @@ class EmpiricalBayesFit:
     boundary: bool = False      # the evidence peaks at τ → 0: no linear signal found (prior_sd 0, λ = ∞)
 
 
-def _boundary_fit(D: _Design, yy: float, it: int, a1: float, a2: float) -> EmpiricalBayesFit:
+def _boundary_fit(D: Design, yy: float, it: int, a1: float, a2: float) -> EmpiricalBayesFit:
     noise_var = (yy + 2 * a2) / (D.n_eff + 2 * a1)
     return EmpiricalBayesFit(float(np.sqrt(noise_var)), 0.0, float("inf"),
                              float(_log_evidence(D, noise_var, 0.0)), 0.0, it, True, boundary=True)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeswd._validate import as_penalties, as_penalty, as_Xy, nonzero_singular, finite_result
+from bayeswd._design import design
+from bayeswd._validate import as_penalties, as_penalty, as_Xy, finite_result
 
 __all__ = ["RidgeFit", "RidgePath", "ridge", "ridge_path", "min_norm", "best_lam", "CRITERIA"]
 
@@ -112,11 +113,10 @@ def ridge_path(X, y, lams) -> RidgePath:
 
 
 def _ridge_path(X, y, lams) -> RidgePath:
-    Xc, yc, x_mean, y_mean = _centre(X, y)
+    _, yc, x_mean, y_mean = _centre(X, y)
     n = X.shape[0]
-    U, d, Vt = np.linalg.svd(Xc, full_matrices=False)
-    keep = nonzero_singular(d, X.shape)  # drop the null directions (centring kills one)
-    U, d, Vt = U[:, keep], d[keep], Vt[keep]
+    D = design(X)                                          # centring kills one direction; D drops it
+    U, d, Vt = D.U, D.d, D.Vt
     c = U.T @ yc                                           # (r,) or (r, k)
     denom = d**2 + n * lams[:, None]                       # (L, r)
     shrink = d**2 / denom                                  # eigenvalues of the centred hat matrix

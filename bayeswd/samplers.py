@@ -9,41 +9,21 @@ centred intercept μ = b + x̄·w, which is independent of w; then map back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import arviz as az
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bayeswd._validate import nonzero_singular
+from bayeswd._design import Design, design
 from bayeswd.streams import stream
 
-__all__ = ["SVDBasis", "svd_basis", "svd_model", "raw_model", "gibbs_bayesian_lasso", "collapsed_hierarchical_model"]
+__all__ = ["svd_basis", "svd_model", "raw_model", "gibbs_bayesian_lasso", "collapsed_hierarchical_model"]
 
 
-@dataclass(frozen=True)
-class SVDBasis:
-    """Xc = U diag(d) V_rᵀ, with V (p×p) completing V_r to an orthonormal basis."""
-
-    U: np.ndarray
-    d: np.ndarray
-    V: np.ndarray
-    x_mean: np.ndarray
-    y_mean: float
-    yc: np.ndarray
-
-    @property
-    def rank(self) -> int:
-        return self.d.size
-
-
-def svd_basis(X, y) -> SVDBasis:
-    x_mean = X.mean(axis=0)
-    Xc = X - x_mean
-    U, d, Vt = np.linalg.svd(Xc, full_matrices=True)
-    r = int(np.sum(nonzero_singular(d, X.shape)))
-    return SVDBasis(U[:, :r], d[:r], Vt.T, x_mean, float(y.mean()), y - y.mean())
+def svd_basis(X, y) -> Design:
+    """The centred design with V completed to a p × p orthonormal basis (the NUTS parameterization)."""
+    return design(X, y, full=True)
 
 
 def _prior_logp(prior: str, scale: float, w):
@@ -132,7 +112,7 @@ def _draw_weights(rng, Phi, alpha, v, gram=None) -> np.ndarray:
     return mean + np.linalg.solve(chol.T, rng.standard_normal(len(v)))   # covariance L⁻ᵀL⁻¹ = A⁻¹
 
 
-def collapsed_hierarchical_model(X, y) -> tuple[pm.Model, SVDBasis]:
+def collapsed_hierarchical_model(X, y) -> tuple[pm.Model, Design]:
     """Priors on σ and τ with w and b integrated out analytically.
 
     In the SVD basis cᵢ = uᵢᵀyc ~ N(0, σ² + τ²dᵢ²) for the r data directions and the

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayeswd._validate import as_design, as_penalty, as_positive, nonzero_singular
+from bayeswd._design import design
+from bayeswd._validate import as_design, as_penalty, as_positive
 
 __all__ = ["decompose", "row_space_projector", "null_space_factor", "gd_trajectory", "interpolant_from",
            "excess_risk", "init_risk", "explain_run"]
@@ -19,9 +20,7 @@ __all__ = ["decompose", "row_space_projector", "null_space_factor", "gd_trajecto
 
 def row_space_projector(X) -> np.ndarray:
     """P = X⁺X, the orthogonal projector onto the span of the rows of ``X`` (p×p)."""
-    X = as_design(X)
-    _, d, Vt = np.linalg.svd(X, full_matrices=False)
-    V = Vt[nonzero_singular(d, X.shape)].T
+    V = design(as_design(X), centre=False).V
     return V @ V.T
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayeswd._validate import as_design, as_penalty, as_positive, nonzero_singular
+from bayeswd._design import design
+from bayeswd._validate import as_design, as_penalty, as_positive
 from bayeswd.streams import stream
 
 __all__ = ["min_norm_risk", "ridge_risk_asymptotic", "optimal_lam", "ridge_risk_exact", "gradient_flow_risk_exact",
@@ -49,11 +50,8 @@ def optimal_lam(gamma: float, r2: float, noise_var: float) -> float:
 
 
 def _centred_spectrum(X):
-    X = as_design(X)
-    Xc = X - X.mean(axis=0)
-    _, d, Vt = np.linalg.svd(Xc, full_matrices=False)
-    keep = nonzero_singular(d, X.shape)
-    return X.shape[0], (d[keep] ** 2) / X.shape[0], Vt[keep]
+    D = design(as_design(X))
+    return D.n, D.d**2 / D.n, D.Vt
 
 
 def ridge_risk_exact(X, w_true, noise_sd: float, lam: float) -> float:

@@ -26,7 +26,7 @@ from bayeswd import _jax_setup  # noqa: F401  (float64 before this module makes 
 import jax.numpy as jnp
 import numpy as np
 
-from bayeswd._validate import nonzero_singular
+from bayeswd._design import design
 from bayeswd.objective import half_mse, mse, penalty
 
 __all__ = ["METRICS", "Full", "RowSpace", "for_spec", "history", "row_space_basis", "reduce_start", "expand"]
@@ -120,9 +120,7 @@ def for_spec(spec, n_lam: int):
 
 def row_space_basis(X) -> np.ndarray:
     """An orthonormal basis R (p × r) of the row space of X, r its numerical rank."""
-    X = np.asarray(X, dtype=np.float64)
-    _, d, Vt = np.linalg.svd(X, full_matrices=False)
-    return np.ascontiguousarray(Vt[nonzero_singular(d, X.shape)].T)
+    return np.ascontiguousarray(design(X, centre=False).V)
 
 
 def reduce_start(R, w0):
