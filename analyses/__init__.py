@@ -27,6 +27,11 @@ def load(name: str):
     return importlib.import_module(f"{__name__}.{name}")
 
 
+def compute(name: str, ctx):
+    """The Results of the analysis ``name`` on ``ctx``: what a worker process runs (a name pickles)."""
+    return load(name).compute(ctx)
+
+
 def answer_card(numbers: dict) -> list[dict]:
     """The answer card (see ``_card``) from each section's results.json numbers."""
     from bayeswd.analyses._card import answer_card as build

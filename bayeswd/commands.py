@@ -17,7 +17,7 @@ import sys
 import time
 import tomllib
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -163,7 +163,44 @@ def run_command(args, interrupt: InterruptFlag | None = None) -> int:
         return _run(args, interrupt)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a run will do, all checked before any computing: the sections, their settings and cache keys."""
+
+    modules: list
+    dataset: object
+    label: str
+    redraw: object
+    seed: int
+    quick: bool
+    params: dict
+    keys: dict
+
+
 def _run(args, interrupt: InterruptFlag) -> int:
+    """Plan (every input checked), compute the sections (cached ones reused), then write them."""
+    plan = _plan(args, interrupt)
+    cache = ResultsCache(Path(args.cache_dir).expanduser() if args.cache_dir else None, enabled=not args.no_cache)
+    start = time.perf_counter()
+    sections, hits = _sections(args, plan, cache, interrupt)
+    meta = {"config": {"params": plan.params, "seed": plan.seed, "quick": plan.quick, "data": plan.label},
+            "seed": plan.seed, "quick": plan.quick, "data": plan.label, "versions": _versions(), "device": _device(),
+            "cache": hits, "total_seconds": time.perf_counter() - start}
+    if args.command == "report":
+        from bayeswd import analyses
+
+        meta["card"] = analyses.answer_card({s.name: s.numbers for s in sections if "skipped" not in s.numbers})
+        meta["appendices"] = list(analyses.APPENDICES)
+    if args.command == "run":
+        s = sections[0]
+        print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nresults: {json.dumps(s.numbers)}")
+    interrupt.check()
+    if args.out:
+        _write(Path(args.out).expanduser().resolve(), sections, meta)
+    return 0
+
+
+def _plan(args, interrupt: InterruptFlag) -> _Plan:
     # Everything that can be checked is checked before any computing (the CLI checked --out first).
     from bayeswd import analyses
     from bayeswd._jax_setup import enable_compilation_cache   # PyMC and JAX: a signal here can be swallowed
@@ -179,22 +216,26 @@ def _run(args, interrupt: InterruptFlag) -> int:
     if getattr(args, "target", None) is not None and not args.data:
         raise UsageError("--target chooses a column of --data; give --data FILE too")
     dataset, label, redraw, fingerprint = _dataset(args.data, seed, getattr(args, "target", None))
-    mode = _progress_mode(args.quiet)
-    with _loading(mode, f"{args.command} of {len(names)} section{'s' * (len(names) > 1)} "
-                        f"({'quick' if quick else 'full'} sizes); loading the analyses and their libraries"):
+    with _loading(_progress_mode(args.quiet), f"{args.command} of {len(names)} section{'s' * (len(names) > 1)} "
+                  f"({'quick' if quick else 'full'} sizes); loading the analyses and their libraries"):
         modules = [analyses.load(name) for name in names]
     params = {m.NAME: resolve(m, quick, config.get(m.NAME)) for m in modules}  # every setting, before any work
-    cache = ResultsCache(Path(args.cache_dir).expanduser() if args.cache_dir else None, enabled=not args.no_cache)
-    sections, seconds = [], {}
-    start = time.perf_counter()
     keys = {m.NAME: {"params": params[m.NAME], "seed": seed, "quick": quick, "data": fingerprint,
                      "code": code_version(m)} for m in modules}
-    cached = {m.NAME: cache.get(m.NAME, keys[m.NAME], m.Results) for m in modules}
+    return _Plan(modules, dataset, label, redraw, seed, quick, params, keys)
+
+
+def _sections(args, plan: _Plan, cache, interrupt: InterruptFlag) -> tuple[list, dict]:
+    """Each section from the cache or computed (in worker processes where several are), in report order."""
+    modules, mode = plan.modules, _progress_mode(args.quiet)
+    cached = {m.NAME: cache.get(m.NAME, plan.keys[m.NAME], m.Results) for m in modules}
     hits = {name: results is not None for name, results in cached.items()}
     scheduler = getattr(args, "scheduler", None)
-    with _cluster(scheduler) as client, _progress(modules, quick, cache, mode) as progress, \
+    sections, seconds = [], {}
+    with _cluster(scheduler) as client, _progress(modules, plan.quick, cache, mode) as progress, \
             _SectionPool(_jobs(args, scheduler, sum(not hit for hit in hits.values())), mode, interrupt) as pool:
-        contexts = {m.NAME: Context(dataset, seed, quick, params[m.NAME], label, redraw, client) for m in modules}
+        contexts = {m.NAME: Context(plan.dataset, plan.seed, plan.quick, plan.params[m.NAME], plan.label, plan.redraw,
+                                    client) for m in modules}
         # longest first, so the last section to start is a short one
         for module in sorted((m for m in modules if not hits[m.NAME]), key=progress.estimate, reverse=True):
             pool.submit(module, contexts[module.NAME], progress.label(module))
@@ -216,32 +257,23 @@ def _run(args, interrupt: InterruptFlag) -> int:
                     progress.end(module, skipped=True)
                     continue
                 interrupt.check()  # before the cache keeps what an interrupted analysis returned
-                cache.put(module.NAME, keys[module.NAME], results)
+                cache.put(module.NAME, plan.keys[module.NAME], results)
                 progress.remember(module, seconds[module.NAME])
             sections.append(section)
             progress.end(module, seconds.get(module.NAME))
-    meta = {"config": {"params": params, "seed": seed, "quick": quick, "data": label}, "seed": seed, "quick": quick,
-            "data": label, "versions": _versions(), "device": _device(), "cache": hits,
-            "total_seconds": time.perf_counter() - start}
-    if args.command == "report":
-        meta["card"] = analyses.answer_card({s.name: s.numbers for s in sections if "skipped" not in s.numbers})
-        meta["appendices"] = list(analyses.APPENDICES)
-    if args.command == "run":
-        s = sections[0]
-        print(f"{s.title}\n{s.question}\n→ {s.answer}\n\n{s.text.strip()}\n\nresults: {json.dumps(s.numbers)}")
-    interrupt.check()
-    if args.out:
-        target = Path(args.out).expanduser().resolve()
-        try:
-            with atomic_directory(target) as staging:
-                write_report(staging, sections, meta)
-        except OSError as err:   # a full disk, a name too long: the staging folder is gone, the old report kept
-            from bayeswd.output import OutputError
+    return sections, hits
 
-            raise OutputError(f"could not write the report to {target} ({err.strerror or err}); the previous "
-                              "report, if any, was left as it was — free space or give another --out") from None
-        print(f"report written to {target}/index.html ({meta['total_seconds']:.0f} s)", file=sys.stderr)
-    return 0
+
+def _write(target: Path, sections: list, meta: dict) -> None:
+    try:
+        with atomic_directory(target) as staging:
+            write_report(staging, sections, meta)
+    except OSError as err:   # a full disk, a name too long: the staging folder is gone, the old report kept
+        from bayeswd.output import OutputError
+
+        raise OutputError(f"could not write the report to {target} ({err.strerror or err}); the previous "
+                          "report, if any, was left as it was — free space or give another --out") from None
+    print(f"report written to {target}/index.html ({meta['total_seconds']:.0f} s)", file=sys.stderr)
 
 
 @contextlib.contextmanager

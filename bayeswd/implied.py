@@ -252,6 +252,12 @@ def implied_prior(framework: str = "pytorch", optimizer: str = "sgd", weight_dec
     -------
     ImpliedPrior with ``groups["weight"]`` and ``groups["bias"]``. The canonical λ is that of
     J(w, b) = (1/2n)Σ‖rᵢ‖² + (λ/2)‖w‖², and τ = σ/√(nλ).
+
+    Notes
+    -----
+    Longer than bayeswd's other functions on purpose: its body is the conversion table read top to
+    bottom (checks, the loss's reduction κ, λ, σ, then each parameter group and the warnings), and
+    every step reads several of the settings before it; the group and finite-run parts are helpers.
     """
     spec = _framework(framework)
     n = as_positive_int(n, "n")
@@ -356,7 +362,7 @@ def _noise_sd(noise_sd, data, nll: bool, lam) -> tuple[float | None, str]:
 
 def _data_arrays(data):
     if hasattr(data, "X_train"):
-        return np.asarray(data.X_train, float), np.asarray(data.y_train, float), getattr(data, "noise", None)
+        return np.asarray(data.X_train, float), np.asarray(data.y_train, float), getattr(data, "noise_sd", None)
     try:
         X, y = data
     except (TypeError, ValueError):

@@ -34,6 +34,19 @@ def previous_report(folder, text="previous report"):
     return folder
 
 
+def compute_at_once(jobs: dict, processes: int = 2) -> dict:
+    """{key: (analysis name, Context)} → {key: Results}, computed in ``processes`` spawned workers (every
+    analysis is a pure function of its Context, so this equals computing them one after another here).
+    Warnings are not errors there: the callers ignore them, as the sections do at these sizes."""
+    import multiprocessing
+
+    from bayeswd import analyses
+
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        pending = {key: pool.apply_async(analyses.compute, job) for key, job in jobs.items()}
+        return {key: result.get() for key, result in pending.items()}
+
+
 @pytest.fixture(scope="session")
 def d2l():
     return bayeswd.d2l_data()

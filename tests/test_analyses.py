@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from conftest import compute_at_once
 from stats_budget import z_bar
 import pytest
 
@@ -63,15 +64,16 @@ def _user_data(tmp_path_factory):
 def rendered(request, tmp_path_factory):
     """(module, results, section) for every analysis in one scenario."""
     if request.param == "changed d2l":
-        dataset, redraw, label = bayeswd.d2l_data(seed=3), (lambda s: bayeswd.d2l_data(seed=s)), "built-in d2l data"
+        dataset, redraw, label = bayeswd.d2l_data(seed=3), bayeswd.d2l_data, "built-in d2l data"
     else:
         dataset, redraw, label = _user_data(tmp_path_factory), None, "user data mine.csv"
+    modules = analyses.all_modules()
+    contexts = {m.NAME: (m.NAME, Context(dataset, 3, True, resolve(m, True, CHANGED[m.NAME]), label, redraw))
+                for m in modules}
+    computed = compute_at_once(contexts)   # sampler warnings at tiny sizes are expected there
     out = {}
-    for module in analyses.all_modules():
-        ctx = Context(dataset, 3, True, resolve(module, True, CHANGED[module.NAME]), label, redraw)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # sampler warnings at tiny sizes are expected here
-            results = module.compute(ctx).round_trip()
+    for module in modules:
+        results = computed[module.NAME].round_trip()
         out[module.NAME] = (module, results, module.render(results))
     return request.param, out
 

@@ -8,8 +8,6 @@ and 7 by default (the seeds the issue's reviewers read).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -18,21 +16,25 @@ from bayeswd import analyses
 from bayeswd.analyses._card import FLAT
 from bayeswd.protocol.context import Context
 from bayeswd.protocol.settings import resolve
+from conftest import compute_at_once
 
 SECTIONS = ("forum", "d2l_reproduced", "choosing_lambda")
 
 
-def _sections(seed: int) -> dict:
-    """name → (numbers, answer) of the sections the card's premises and the checked headlines come from."""
-    out = {}
-    for name in SECTIONS:
-        module = analyses.load(name)
-        ctx = Context(bayeswd.d2l_data(seed=seed), seed, True, resolve(module, True, {}),
-                      redraw=lambda s: bayeswd.d2l_data(seed=s))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # sampler warnings at quick sizes are not what is checked here
-            section = module.render(module.compute(ctx).round_trip())
-        out[name] = (section.numbers, section.answer)
+def _sections(seeds) -> dict:
+    """seed → name → (numbers, answer) of the sections the card's premises and the checked headlines come
+    from; every (seed, section) computed at once in worker processes."""
+    jobs = {}
+    for seed in seeds:
+        for name in SECTIONS:
+            module = analyses.load(name)
+            jobs[seed, name] = (name, Context(bayeswd.d2l_data(seed=seed), seed, True, resolve(module, True, {}),
+                                              redraw=bayeswd.d2l_data))
+    computed = compute_at_once(jobs)    # sampler warnings at quick sizes are not what is checked here
+    out = {seed: {} for seed in seeds}
+    for (seed, name), results in computed.items():
+        section = analyses.load(name).render(results.round_trip())
+        out[seed][name] = (section.numbers, section.answer)
     return out
 
 
@@ -85,5 +87,6 @@ def _check(seed: int, sections: dict) -> None:
 
 @pytest.mark.slow
 def test_claims_follow_the_numbers_over_seeds(full_stats):
-    for seed in range(10) if full_stats else (0, 7):
-        _check(seed, _sections(seed))
+    seeds = range(10) if full_stats else (0, 7)
+    for seed, sections in _sections(seeds).items():
+        _check(seed, sections)

@@ -48,20 +48,17 @@ def code_version(module) -> str:
 def dependencies(module) -> dict[str, list[str]]:
     """What ``compute`` of an analysis reaches, found from its imports: module name → source parts.
 
-    In analysis modules (``bayeswd.analyses.*``) only the top-level definitions reachable from
-    ``compute``, ``SETTINGS`` and ``QUICK`` count — so a ``render`` function's prose, or a helper only
+    In the analysis's own package (its module and helpers beside it) only the top-level definitions
+    reachable from ``compute``, ``SETTINGS`` and ``QUICK`` count — so a ``render`` function's prose, or a helper only
     ``render`` uses, is not part of the key — and each import they use is followed to what it names.
     A library module counts whole, with every bayeswd module it imports (at the top or inside a
     function), transitively. Nothing is listed by hand: a writer never appears because ``compute``
     never reaches one (``tests/test_report.py`` checks that for every analysis).
     """
     found: dict[str, list[str]] = {}
-    _reach_definitions(module.__name__, ("compute", "SETTINGS", "QUICK"), found)
+    package = module.__name__.rpartition(".")[0] + "."
+    _reach_definitions(module.__name__, ("compute", "SETTINGS", "QUICK"), found, package)
     return found
-
-
-def _is_analysis(name: str) -> bool:
-    return name.startswith("bayeswd.analyses.")
 
 
 def _source_tree(name: str):
@@ -74,7 +71,7 @@ def _source_tree(name: str):
     return module, source, ast.parse(source)
 
 
-def _reach_definitions(name: str, roots, found: dict) -> None:
+def _reach_definitions(name: str, roots, found: dict, package: str) -> None:
     """Add the definitions of ``roots`` in the analysis module ``name`` and all they reach."""
     import ast
 
@@ -89,7 +86,7 @@ def _reach_definitions(name: str, roots, found: dict) -> None:
     used_anywhere = {used for used, _ in _references(tree)}
     for bound, (target, member) in imported.items():
         if bound not in used_anywhere and _is_module(target, member):   # a module imported for its side
-            _reach_import(target, member, None, found)                  # effect (float64 JAX, say) counts
+            _reach_import(target, member, None, found, package)         # effect (float64 JAX, say) counts
     todo, done = list(roots), set()
     while todo:
         current = todo.pop()
@@ -97,7 +94,7 @@ def _reach_definitions(name: str, roots, found: dict) -> None:
             continue
         done.add(current)
         if current in imported and current not in defined:     # a name this module imports and passes on
-            _reach_import(*imported[current], None, found)
+            _reach_import(*imported[current], None, found, package)
         if current in defined:
             for node in defined[current]:
                 text = ast.dump(node)
@@ -110,13 +107,13 @@ def _reach_definitions(name: str, roots, found: dict) -> None:
                         local.update(_import_bindings(inner, module))
                 for used, attribute in _references(node):
                     if used in local:
-                        _reach_import(*local[used], attribute, found)
+                        _reach_import(*local[used], attribute, found, package)
                     else:
                         todo.append(used)
     parts.sort()
 
 
-def _reach_import(target: str, member: str | None, attribute: str | None, found: dict) -> None:
+def _reach_import(target: str, member: str | None, attribute: str | None, found: dict, package: str) -> None:
     """Follow an import to the code it names: ``member`` of module ``target`` (``from target import
     member``), or the ``attribute`` the code reads from ``target`` (``import target``; ``target.attribute``)."""
     import importlib
@@ -125,31 +122,33 @@ def _reach_import(target: str, member: str | None, attribute: str | None, found:
     if not target.startswith("bayeswd"):
         return
     name = member if member is not None else attribute
-    if _is_analysis(target):        # a helper module of the analyses: the definitions used, not all of it
+    if target.startswith(package):  # a helper beside the analysis: the definitions used, not all of it
         if name is not None:
-            _reach_definitions(target, (name,), found)
+            _reach_definitions(target, (name,), found, package)
         return
     value = getattr(importlib.import_module(target), name, None) if name is not None else None
     if inspect.ismodule(value):     # a submodule
-        return _reach_module(value.__name__, found)
+        return _reach_module(value.__name__, found, package)
     owner = getattr(value, "__module__", None)
     if isinstance(owner, str) and owner.startswith("bayeswd") and owner != target:   # re-exported
-        return _reach_definitions(owner, (name,), found) if _is_analysis(owner) else _reach_module(owner, found)
-    _reach_module(target, found)
+        if owner.startswith(package):
+            return _reach_definitions(owner, (name,), found, package)
+        return _reach_module(owner, found, package)
+    _reach_module(target, found, package)
 
 
-def _reach_module(name: str, found: dict) -> None:
+def _reach_module(name: str, found: dict, package: str) -> None:
     """A library module, whole, and every bayeswd module it imports."""
     import ast
 
-    if name in found or not name.startswith("bayeswd") or _is_analysis(name):
+    if name in found or not name.startswith("bayeswd") or name.startswith(package):
         return
     module, source, tree = _source_tree(name)
     found[name] = [source]
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for target, member in _import_bindings(node, module).values():
-                _reach_import(target, member, None, found)
+                _reach_import(target, member, None, found, package)
 
 
 def _is_module(target: str, member: str | None) -> bool:
