@@ -18,7 +18,6 @@ import numpy as np
 from bayeswd import plot
 from bayeswd.protocol.context import Context
 from bayeswd.protocol.results import Results
-from bayeswd.protocol.results import to_plain
 from bayeswd.report.section import Figure, Section, Table
 from bayeswd.protocol.settings import SEED, Count, Flag, Names, Real, defaults, resolve
 
@@ -87,17 +86,12 @@ def implied_numbers(result) -> dict:
             "sklearn_alpha": weight.equivalents["sklearn"]["value"] if "sklearn" in weight.equivalents else None}
 
 
-def section(module_name: str, results: Results, answer: str, text: str, figures=(), tables=(),
-            derived: dict | None = None) -> Section:
-    """The Section of the analysis ``module_name`` built from ``results``.
-
-    Its numbers are the Results themselves plus ``derived``: the quantities the prose computes
-    from them (ratios, differences), so results.json holds every number the report quotes.
-    """
+def section(module_name: str, results: Results, answer: str, text: str, figures=(), tables=()) -> Section:
+    """The Section of the analysis ``module_name`` built from ``results``: its numbers are the Results
+    themselves, ``derived`` included (what compute derived for the prose), so results.json holds every
+    number the report quotes."""
     module = sys.modules[module_name]
     numbers = results.to_json()
-    if derived:
-        numbers["derived"] = to_plain(derived)
     return Section(module.NAME, module.TITLE, module.QUESTION, answer, numbers, text.strip(),
                    list(figures), list(tables), command(module.NAME, results))
 

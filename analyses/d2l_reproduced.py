@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -148,8 +148,21 @@ def compute(ctx: Context) -> D2lResults:
                                                   batch_size=en["batch_size"], epochs=p["en_epochs"], loss=loss,
                                                   decay_bias=decay_bias, noise_sd=data.noise_sd))
                for key, framework, loss, decay_bias in spellings}
-    return D2lResults(**ctx.shared(), implied=implied, recipe=recipe, rows=rows, repeats_redraw_data=ctx.redraw is not None, steps_en=steps,
-                      num_inputs=data.num_inputs, rank=int(np.linalg.matrix_rank(data.X_train)), curves=curves)
+    results = D2lResults(**ctx.shared(), implied=implied, recipe=recipe, rows=rows,
+                         repeats_redraw_data=ctx.redraw is not None, steps_en=steps, num_inputs=data.num_inputs,
+                         rank=int(np.linalg.matrix_rank(data.X_train)), curves=curves)
+    return replace(results, derived=_derive(results))
+
+
+def _derive(results: D2lResults) -> dict:
+    """The init sizes, the concise run's decay and the bias's distance the prose quotes."""
+    init_half_sq = results.num_inputs * CONFIGS["en"]["init_sd"] ** 2 / 2     # E‖w₀‖²/2 of the scratch init
+    torch_half_sq = 1 / 6                                    # p·Var(U(±1/√p))/2 = p/(3p)/2, for any p
+    torch_w = _row(results, "PyTorch concise, wd")
+    return {"init_half_sq": init_half_sq, "torch_init_half_sq": torch_half_sq,
+            "torch_over_scratch_init": torch_half_sq / init_half_sq,
+            "decay_factor_sq": (1 - torch_w["lr"] * torch_w["lam"]) ** (2 * results.steps_en),
+            "null_dims": results.num_inputs - results.rank, "bias_in_prior_sds": _bias_in_prior_sds(results)}
 
 
 def _row(results, label):
@@ -200,12 +213,12 @@ def _implied_text(results: D2lResults) -> str:
     else:
         text += (f"Their decay factors per step differ ({fmt(scratch['decay_per_step'])} and "
                  f"{fmt(torch['decay_per_step'])}). ")
-    far = _bias_in_prior_sds(results)
+    far = results.derived["bias_in_prior_sds"]
     tf, mx = results.implied["tensorflow"], results.implied["mxnet"]
     text += (f"TensorFlow's `l2({wd:g})` on the kernel means λ = {fmt(tf['lam'])}, MXNet's `wd={wd:g}` λ = "
              f"{fmt(mx['lam'])} (the table). The printed JAX chapter's `add_decayed_weights` also reaches the bias: {prior(book)} on it"
              + (f", while the data's true bias is {fmt(results.recipe['b'])}, {fmt(far, 3)} prior sds from 0."
-                if far is not None else "."))
+                if far is not None and math.isfinite(far) else "."))
     return text
 
 
@@ -215,10 +228,8 @@ def render(results: D2lResults):
     en0, enw = _row(results, "en scratch, λ = 0"), _row(results, "en scratch, λ = wd")
     zh0, zhw = _row(results, "zh scratch, λ = 0"), _row(results, "zh scratch, λ = wd")
     torch_w, torch_0 = _row(results, "PyTorch concise, wd"), _row(results, "PyTorch concise, 0")
-    p = results.num_inputs
-    init_half_sq = p * CONFIGS["en"]["init_sd"] ** 2 / 2     # E‖w₀‖²/2 of the scratch init
-    torch_half_sq = 1 / 6                                    # p·Var(U(±1/√p))/2 = p/(3p)/2, for any p
-    decay_sq = (1 - torch_w["lr"] * torch_w["lam"]) ** (2 * results.steps_en)
+    d = results.derived
+    init_half_sq, torch_half_sq, decay_sq = d["init_half_sq"], d["torch_init_half_sq"], d["decay_factor_sq"]
     book_matches = wd == BOOK_WD
     over = ("data draws and seeds" if results.repeats_redraw_data else
             "seeds (init and minibatch order; your data file cannot be redrawn)")
@@ -262,7 +273,7 @@ def render(results: D2lResults):
                        f"so a single run cannot match the book digit for digit.")
     else:
         recipe_text = "These are your data, not the book's, so the book's numbers are shown only for orientation."
-    null_dims = p - results.rank
+    null_dims = d["null_dims"]
 
     def near(value, reference):
         return "close to" if 0.5 < value / reference < 2 else "unlike"
@@ -272,9 +283,6 @@ def render(results: D2lResults):
              f"run's {_pm(en0, 'l2_penalty', 4)}" + (": that is why the forum saw the two print about the same \"norm\"."
                                                       if alike else ".") +
              f" Decay shrank the larger start by (1 − ηλ)^(2T) = {fmt(decay_sq)} in ‖w‖².")
-    derived = {"init_half_sq": init_half_sq, "torch_init_half_sq": torch_half_sq,
-               "torch_over_scratch_init": torch_half_sq / init_half_sq, "decay_factor_sq": decay_sq,
-               "null_dims": null_dims, "bias_in_prior_sds": _bias_in_prior_sds(results)}
     book_note = ("" if book_matches else
                  f" The book's numbers were printed for wd = {BOOK_WD:g}; with wd = {wd:g} only its wd = 0 rows "
                  f"compare.")
@@ -296,7 +304,7 @@ def render(results: D2lResults):
 
 **What prior each spelling implies** (`bayeswd.implied_prior`). {_implied_text(results)}
 
-**The PyTorch init that does nothing.** d2l's PyTorch concise code calls `weight.data.normal_(0, 0.01)` on a `LazyLinear`, whose weight does not exist yet: the call does nothing and PyTorch's default U(±1/√p) init stays, with E‖w₀‖²/2 = p·(1/(3p))/2 = {fmt(torch_half_sq)}, {fmt(torch_half_sq / init_half_sq)} times the scratch init's {fmt(init_half_sq)}. {forum} Without decay the concise run prints {_pm(torch_0, 'l2_penalty', 4)}.
+**The PyTorch init that does nothing.** d2l's PyTorch concise code calls `weight.data.normal_(0, 0.01)` on a `LazyLinear`, whose weight does not exist yet: the call does nothing and PyTorch's default U(±1/√p) init stays, with E‖w₀‖²/2 = p·(1/(3p))/2 = {fmt(torch_half_sq)}, {fmt(d['torch_over_scratch_init'])} times the scratch init's {fmt(init_half_sq)}. {forum} Without decay the concise run prints {_pm(torch_0, 'l2_penalty', 4)}.
 
 **Init sd 1 (the Chinese edition).** The λ = 0 run cannot forget its init: validation {LOSS} {_pm(zh0, 'val_mse')}; λ = {wd:g} brings it to {_pm(zhw, 'val_mse')}.
 """
@@ -314,7 +322,7 @@ def render(results: D2lResults):
     losses = Table(f"Every run, final epoch ({LOSS} without the penalty). λ and lr are the canonical values each "
                    f"framework's knobs map to.", ["run", "λ", "lr", "bias decayed", "init", f"train {LOSS}",
                                                   f"validation {LOSS}", f"validation {LOSS}, mean ± sd"], loss_rows)
-    return section(__name__, results, answer, text, [figure], [printed, implied, losses], derived)
+    return section(__name__, results, answer, text, [figure], [printed, implied, losses])
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ penalty, other remedies for overfitting, and the prior."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -122,13 +122,23 @@ def compute(ctx: Context) -> ExercisesResults:
     # a fresh d2l draw with more rows; a user's file cannot be redrawn
     more = (bayeswd.d2l_data(seed=ctx.seed + 1, n_train=MORE_ROWS * n, n_val=len(data.y_val),
                              num_inputs=data.num_inputs) if ctx.redraw is not None else None)
-    return ExercisesResults(**ctx.shared(), frobenius=frob, matrix_shape=list(W.shape), noise_sd=sigma, n_train=n, n_val=len(data.y_val),
+    results = ExercisesResults(**ctx.shared(), frobenius=frob, matrix_shape=list(W.shape), noise_sd=sigma, n_train=n, n_val=len(data.y_val),
                             tau_for_wd=tau_wd, tau_true=tau_true,
                             lam_for_true_tau=lam_from_prior(sigma, tau_true, n) if ctx.has_truth else float("nan"),
                             map_minus_ridge=float(np.abs(est.w - bayeswd.ridge(data.X_train, data.y_train,
                                                                                p["wd"]).w).max()),
                             accuracy=_exercise_1(data, ctx.seed), optimal=_exercise_2(data, ctx.has_truth),
                             remedies=_exercise_5(data, ctx.seed, p["stop_epochs"], more))
+    return replace(results, derived=_derive(results))
+
+
+def _derive(r: ExercisesResults) -> dict:
+    """The ranges, the validation choice's extra risk and early stopping's distance the prose quotes."""
+    acc, opt, rem = r.accuracy, r.optimal, r.remedies
+    extra = opt["risk_at_val_lam"] / opt["risk_at_risk_lam"] - 1 if r.has_truth else float("nan")
+    return {"val_acc_range": [min(acc["val_acc"]), max(acc["val_acc"])],
+            "val_mse_range": [min(acc["val_mse"]), max(acc["val_mse"])], "validation_choice_extra_risk": extra,
+            "early_stopping_vs_decay": abs(rem["early_stopping"] / opt["best_val_mse"] - 1)}
 
 
 def render(r: ExercisesResults):
@@ -147,10 +157,9 @@ def render(r: ExercisesResults):
                       "Bayes-optimal λ) cannot be compared.")
         sigma_text = f"σ = {fmt(r.noise_sd)} (estimated by empirical Bayes: the noise sd is not known)"
     acc, opt, rem = r.accuracy, r.optimal, r.remedies
-    acc_lo, acc_hi = min(acc["val_acc"]), max(acc["val_acc"])
-    mse_lo, mse_hi = min(acc["val_mse"]), max(acc["val_mse"])
+    (acc_lo, acc_hi), (mse_lo, mse_hi) = r.derived["val_acc_range"], r.derived["val_mse_range"]
+    loss = r.derived["validation_choice_extra_risk"]
     if r.has_truth:
-        loss = opt["risk_at_val_lam"] / opt["risk_at_risk_lam"] - 1
         ex2 = (f"The λ that minimizes the validation {LOSS} is {fmt(opt['val_lam'])}; the λ that minimizes the true "
                f"excess {LOSS} on fresh inputs (computable here because the true weights are known) is "
                f"{fmt(opt['risk_lam'])}. The validation choice costs {pct(loss)} more excess {LOSS} than the true "
@@ -158,7 +167,6 @@ def render(r: ExercisesResults):
                f"{'and close to optimal' if loss < 0.1 else 'not'} for new data. Leave-one-out on the training "
                f"rows picks λ = {fmt(opt['loo_lam'])} without using the validation rows at all (section 3).")
     else:
-        loss = float("nan")
         ex2 = (f"The λ that minimizes the validation {LOSS} is {fmt(opt['val_lam'])}, and leave-one-out on the "
                f"training rows picks {fmt(opt['loo_lam'])}. Whether either is optimal for new data needs the true "
                f"weights, which a user's file does not have.")
@@ -166,7 +174,7 @@ def render(r: ExercisesResults):
             f"rows) gives {fmt(rem['more_rows'])} at λ = 0 and {fmt(rem['more_rows_best_ridge'])} at its best λ."
             if rem["more_rows_n"] else "More training rows cannot be drawn for a user's file, so that remedy is "
                                        "not measured here.")
-    es_gap = abs(rem["early_stopping"] / opt["best_val_mse"] - 1)
+    es_gap = r.derived["early_stopping_vs_decay"]
     es_vs_decay = (f", within {pct(es_gap)} of weight decay at its best λ, as appendix E's \"early stopping is "
                    f"nearly the same regularizer\" predicts" if es_gap < 0.1 else
                    f", {pct(es_gap)} from weight decay at its best λ")
@@ -209,9 +217,7 @@ which sets a weight exactly to 0 once its step is smaller than ηα. Section 4 r
                       ["early stopping from N(0, 0.01²), best epoch", rem["early_stopping_from_init"]],
                       [f"{MORE_ROWS}× training rows, λ = 0", rem["more_rows"]],
                       [f"{MORE_ROWS}× training rows, best λ", rem["more_rows_best_ridge"]]])
-    return section(__name__, r, answer, text, [], [acc_table, remedies, table],
-                   derived={"val_acc_range": [acc_lo, acc_hi], "val_mse_range": [mse_lo, mse_hi],
-                            "validation_choice_extra_risk": loss, "early_stopping_vs_decay": es_gap})
+    return section(__name__, r, answer, text, [], [acc_table, remedies, table])
 
 
 if __name__ == "__main__":

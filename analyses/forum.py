@@ -7,7 +7,7 @@ of 5, 10 epochs, N(0, 0.01²) init, coupled L2 on J = Σr²/(2n) + (λ/2)‖w‖
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -110,7 +110,7 @@ def compute(ctx: Context) -> ForumResults:
             adam_long[name] = {"max_from_ridge": float(np.abs(long.w - ridge_wd.w).max()),
                                "train_mse": float(np.mean((y - X @ long.w - long.b) ** 2)),
                                "w_norm": float(np.linalg.norm(long.w))}
-    return ForumResults(
+    results = ForumResults(
         **ctx.shared(), n_train=n, num_inputs=data.num_inputs, steps=steps, lams=lams, gd_val_mse=run.val_mse.values,
         gd_val_plotted=run.val_objective.values, gd_w_norm=run.w_norm.values,
         torch_val_mse=torch_run.val_mse.values, ridge_val_mse=np.array(ridge_val),
@@ -126,6 +126,33 @@ def compute(ctx: Context) -> ForumResults:
         div_predicted=2.0 / lr - h_max, div_null_limit=2.0 / lr, adam=adam, adam_long=adam_long,
         ridge_w_norm=float(np.linalg.norm(ridge_wd.w)),
         ridge_train_mse=float(np.mean((y - ridge_wd.predict(X)) ** 2)))
+    return replace(results, derived=_derive(results))
+
+
+def _indices(r: ForumResults) -> dict:
+    """Grid positions of λ = 0, wd, 0.1, 1, 10 and 50 (wd is always on the grid: compute adds it)."""
+    at = {key: int(np.argmin(np.abs(r.lams - lam))) for key, lam in (("0.1", 0.1), ("1", 1), ("10", 10), ("50", 50))}
+    return {"0": 0, "wd": int(np.argmin(np.abs(r.lams - r.settings["wd"]))), **at}
+
+
+def _derive(r: ForumResults) -> dict:
+    """The ratios and differences the prose and the answer card quote."""
+    i = _indices(r)
+    flat, mse_wd, plotted_wd = r.torch_val_mse, r.gd_val_mse[i["wd"]], r.gd_val_plotted[i["wd"]]
+    penalty_wd = plotted_wd - mse_wd / 2
+    learned = r.best_ridge_val_mse / r.constant_val_mse
+    torch_half_sq = 1 / 6                                   # U(±1/√p): variance 1/(3p) per weight
+    return {"large_init_over_small": r.init_sd1["wd"] / mse_wd,
+            "poster_change": abs(flat[i["0.1"]] - flat[i["0"]]) / flat[i["0"]],
+            "penalty_at_wd": penalty_wd, "penalty_share_at_wd": penalty_wd / plotted_wd,
+            "constant_val_loss_d2l_units": r.constant_val_mse / 2,
+            "h_max": r.div_null_limit - r.div_predicted,
+            # what the unfinished run (mostly the init's null part) adds to the closed form
+            "run_minus_closed_form": r.gd_val_mse - r.ridge_val_mse,
+            "best_over_constant": learned, "best_below_constant": 1 - learned,
+            "torch_init_sd": 1 / math.sqrt(3 * r.num_inputs), "torch_init_half_sq": torch_half_sq,
+            "torch_left_half_sq": r.null_factor[i["wd"]] ** 2 * torch_half_sq,
+            "scratch_init_half_sq": r.num_inputs * 0.01**2 / 2}
 
 
 def _at(r: ForumResults, values, lam: float) -> float:
@@ -133,15 +160,12 @@ def _at(r: ForumResults, values, lam: float) -> float:
 
 
 def render(r: ForumResults):
-    wd = r.settings["wd"]
-    i0, iwd = 0, int(np.argmin(np.abs(r.lams - wd)))     # wd is always on the grid (compute adds it)
-    i01, i1 = int(np.argmin(np.abs(r.lams - 0.1))), int(np.argmin(np.abs(r.lams - 1)))
-    i10, i50 = int(np.argmin(np.abs(r.lams - 10))), int(np.argmin(np.abs(r.lams - 50)))
-    flat = r.torch_val_mse
-    poster_change = abs(flat[i01] - flat[i0]) / flat[i0]
+    wd, d = r.settings["wd"], r.derived
+    i = _indices(r)
+    i0, iwd, i01, i1, i10, i50 = (i[k] for k in ("0", "wd", "0.1", "1", "10", "50"))
+    poster_change, penalty_wd, flat = d["poster_change"], d["penalty_at_wd"], r.torch_val_mse
     mse_0, mse_wd = r.gd_val_mse[i0], r.gd_val_mse[iwd]
     plotted_wd = r.gd_val_plotted[iwd]
-    penalty_wd = plotted_wd - mse_wd / 2
     onset = r.div_onset
     stable_text = ("" if r.div_predicted > 0 else
                    f" Here h_max > 2/η already, so η = {EN['lr']:g} is unstable on these data even at λ = 0.")
@@ -150,16 +174,16 @@ def render(r: ForumResults):
                   f"{fmt(r.div_lams[-1])}." if math.isfinite(onset) else
                   f"On d2l's minibatch runs no λ of the grid ({fmt(r.div_lams[0])} to {fmt(r.div_lams[-1])}) ends "
                   f"above 1.5× the loss of w = 0 within {r.steps} steps.")
-    gap = r.gd_val_mse - r.ridge_val_mse           # what the unfinished run (mostly the init's null part) adds
+    gap = d["run_minus_closed_form"]
     big = r.lams >= wd
     best_big = float(r.lams[big][np.argmin(r.gd_val_mse[big])])
     keeps = ("keeps going down all the way to λ = 50" if best_big == r.lams[-1] else
              f"is lowest at λ = {fmt(best_big)} among λ ≥ {wd:g} and rises after it")
     erase_text = (f" Large λ helps in this run by erasing the init within {r.steps} steps, which the data's own best "
                   f"λ ({fmt(r.best_ridge_lam)}) would not do." if gap[i10] < gap[iwd] else "")
-    learned = r.best_ridge_val_mse / r.constant_val_mse
-    torch_sd, torch_half_sq = 1 / math.sqrt(3 * r.num_inputs), 1 / 6      # U(±1/√p): variance 1/(3p) per weight
-    torch_left, scratch_half_sq = r.null_factor[iwd] ** 2 * torch_half_sq, r.num_inputs * 0.01**2 / 2
+    learned = d["best_over_constant"]
+    torch_sd, torch_half_sq = d["torch_init_sd"], d["torch_init_half_sq"]
+    torch_left, scratch_half_sq = d["torch_left_half_sq"], d["scratch_init_half_sq"]
     floor_claim = (f"no λ does much better than predicting the mean: the best is {pct(1 - learned)} lower"
                    if learned > 0.8 else f"the best λ is {pct(1 - learned)} below predicting the mean")
     a, long = r.adam, r.adam_long
@@ -170,7 +194,7 @@ def render(r: ForumResults):
                  f"λ = {wd:g} at {fmt(r.init_sd1['wd'])}, against {fmt(mse_0)} and {fmt(mse_wd)} from the small init: "
                  + (f"decay removes the large init's null-space part within the run." if r.init_sd1["wd"] <= 2 * mse_wd
                     else f"decay shrinks the large init's null-space part, but within {r.steps} steps λ = {wd:g} still "
-                         f"ends {fmt(r.init_sd1['wd'] / mse_wd)}× the small-init run, so decay does not rescue it."))
+                         f"ends {fmt(d['large_init_over_small'])}× the small-init run, so decay does not rescue it."))
     floor_noise = (f" The noise alone would allow {fmt(r.noise_var)}." if math.isfinite(r.noise_var) else "")
     adamw_fits = long["AdamW"]["train_mse"] < 0.1 * r.ridge_train_mse
     adam_settles = long["Adam + L2"]["max_from_ridge"] < 0.1 * long["AdamW"]["max_from_ridge"]
@@ -184,7 +208,7 @@ def render(r: ForumResults):
 
 **"The validation loss is constant whatever λ."** The forum's code builds `nn.LazyLinear(1)` and then calls `weight.data.normal_(0, 0.01)`. On a lazy layer that call acts on a tensor that does not exist yet, so it does nothing, and the weights start from PyTorch's default U(±1/√p), whose sd 1/√(3p) = {fmt(torch_sd)} is larger than d2l's 0.01. The gradient only moves w inside the span of the {r.n_train} training rows, and the decay shrinks the rest by (1 − ηλ)^T after T = {r.steps} steps: {fmt(_at(r, r.null_factor, 0.1))} at λ = 0.1, {fmt(_at(r, r.null_factor, 1))} at λ = 1. From that init the final validation {LOSS} is {fmt(flat[i0])} at λ = 0 and {fmt(flat[i01])} at the poster's λ = 0.1, a change of {pct(poster_change)}; only from λ = 1 ({fmt(flat[i1])}) does λ visibly matter. The untouched null-space part of the init sets the loss, not λ. The same init explains why the concise PyTorch run at λ = {wd:g} prints about what the scratch run prints at λ = 0 (section 5): it starts from E‖w₀‖²/2 = p/(6p) = {fmt(torch_half_sq)}, mostly in the null space, and the decay multiplies that part by {fmt(r.null_factor[iwd])}, so about {fmt(torch_left)} is left, against the scratch start's p·0.01²/2 = {fmt(scratch_half_sq)}.
 
-**"With decay the validation loss looked higher."** d2l's `validation_step` plots `self.loss`, and in the scratch model that includes the penalty: the plotted number is Σr²/(2n) + (λ/2)‖w‖², not the data loss. At λ = {wd:g} the plotted validation value is {fmt(plotted_wd)}, of which the penalty is {fmt(penalty_wd)} ({pct(penalty_wd / plotted_wd)}). The data part alone is an {LOSS} of {fmt(mse_wd)} against {fmt(mse_0)} at λ = 0, so the data loss {'is lower' if mse_wd < mse_0 else 'is not lower'} with decay.{truth}
+**"With decay the validation loss looked higher."** d2l's `validation_step` plots `self.loss`, and in the scratch model that includes the penalty: the plotted number is Σr²/(2n) + (λ/2)‖w‖², not the data loss. At λ = {wd:g} the plotted validation value is {fmt(plotted_wd)}, of which the penalty is {fmt(penalty_wd)} ({pct(d['penalty_share_at_wd'])}). The data part alone is an {LOSS} of {fmt(mse_wd)} against {fmt(mse_0)} at λ = 0, so the data loss {'is lower' if mse_wd < mse_0 else 'is not lower'} with decay.{truth}
 
 **"The loss never goes far below 0.01."** d2l prints Σr²/(2n), half the {LOSS}. Predicting the training mean gives a validation {LOSS} of {fmt(r.constant_val_mse)} (d2l's units: {fmt(r.constant_val_mse / 2)}), and the best ridge λ on the validation rows (λ = {fmt(r.best_ridge_lam)}) reaches {fmt(r.best_ridge_val_mse)}: with {r.n_train} rows and {r.num_inputs} weights, {floor_claim}.{floor_noise}
 
@@ -224,13 +248,7 @@ def render(r: ForumResults):
                         f"settled: training {LOSS}"],
                        [[k, v["val_mse"], v["w_norm"], v["law_error"], long.get(k, {}).get("max_from_ridge"),
                          long.get(k, {}).get("train_mse")] for k, v in a.items()])
-    return section(__name__, r, answer, text, [figure], [table, adam_table],
-                   derived={"large_init_over_small": r.init_sd1["wd"] / mse_wd, "poster_change": poster_change, "penalty_at_wd": penalty_wd, "penalty_share_at_wd": penalty_wd / plotted_wd,
-                            "constant_val_loss_d2l_units": r.constant_val_mse / 2,
-                            "h_max": r.div_null_limit - r.div_predicted, "run_minus_closed_form": gap,
-                            "best_over_constant": learned, "best_below_constant": 1 - learned,
-                            "torch_init_sd": torch_sd, "torch_init_half_sq": torch_half_sq,
-                            "torch_left_half_sq": torch_left, "scratch_init_half_sq": scratch_half_sq})
+    return section(__name__, r, answer, text, [figure], [table, adam_table])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bayeswd import _jax_setup  # noqa: F401  (float64 before this module makes a JAX array)
 import jax
@@ -128,9 +128,12 @@ def compute(ctx: Context) -> MLPResults:
     # The blog's SGD(model.parameters(), weight_decay=wd) on the mean BCE: a likelihood, so no noise sd is needed.
     implied = implied_numbers(implied_prior("pytorch", "sgd", p["wd"], n=len(data.y_train), lr=p["lr"],
                                             epochs=p["epochs"], loss="nll", decay_bias=True))
-    return MLPResults(**{**ctx.shared(), "has_truth": True}, implied=implied, dim=p["dim"], n_train=len(data.y_train),
+    results = MLPResults(**{**ctx.shared(), "has_truth": True}, implied=implied, dim=p["dim"], n_train=len(data.y_train),
                       n_test=len(y_test), chance_bce=float(np.log(2)), constant_bce=constant, runs=runs,
                       manual_vs_optax=max(float(jnp.abs(manual[k] - builtin[k]).max()) for k in manual))
+    # the decay a step applies (lr·wd) at each learning rate, and the hidden width, as the prose quotes them
+    return replace(results, derived={"hidden_units": p["dim"] // 2, "decay_per_step": p["lr"] * p["wd"],
+                                     "decay_per_step_stable": p["stable_lr"] * p["wd"]})
 
 
 def _prior_text(r: MLPResults) -> str:
@@ -199,9 +202,7 @@ The blog fits a {r.dim}→{r.dim // 2}→1 sigmoid network (one hidden layer of 
     rows.append(["constant prediction (training label frequency)", None, r.constant_bce, None, None])
     table = Table(f"Average over the last {TAIL:.0%} of epochs.", ["variant", "train BCE", "test BCE",
                                                                   "best test BCE", "test BCE change per epoch"], rows)
-    return section(__name__, r, answer, text, [figure], [table],
-                   {"hidden_units": r.dim // 2, "decay_per_step": s["lr"] * s["wd"],
-                    "decay_per_step_stable": s["stable_lr"] * s["wd"]})
+    return section(__name__, r, answer, text, [figure], [table])
 
 
 if __name__ == "__main__":

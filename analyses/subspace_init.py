@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -57,9 +57,9 @@ def compute(ctx: Context) -> SubspaceResults:
     steps = {cfg: kw["epochs"] * -(-data.n_train // D2L_PROTOCOL["batch_size"]) for cfg, kw in configs.items()}
     factor_en = null_space_factor(configs["en"]["lr"], p["wd"], steps["en"])
     if not ctx.has_truth:
-        return SubspaceResults(**shared, steps=steps, runs={}, init_law=[], min_norm_excess=float("nan"),
-                               bayes_optimal_lam=float("nan"), closed_form_val_mse={}, asymptotic={},
-                               null_factor_no_truth=factor_en)
+        return _with_derived(SubspaceResults(**shared, steps=steps, runs={}, init_law=[], min_norm_excess=float("nan"),
+                                             bayes_optimal_lam=float("nan"), closed_form_val_mse={}, asymptotic={},
+                                             null_factor_no_truth=factor_en))
     wt, bt = data.w_true, data.b_true
     runs = {}
     for cfg, kw in configs.items():
@@ -87,19 +87,24 @@ def compute(ctx: Context) -> SubspaceResults:
     gamma, r2, s2 = data.num_inputs / n, float(wt @ wt), data.noise_sd**2
     asym = {"min_norm": min_norm_risk(gamma, r2, s2),
             "optimal_ridge": ridge_risk_asymptotic(gamma, optimal_lam(gamma, r2, s2), r2, s2)}
-    return SubspaceResults(**shared, steps=steps, runs=runs, init_law=law,
-                           min_norm_excess=init_risk(X, y, wt, bt, 0.0)[0], bayes_optimal_lam=lam_star,
-                           closed_form_val_mse=val, asymptotic=asym, null_factor_no_truth=factor_en)
+    results = SubspaceResults(**shared, steps=steps, runs=runs, init_law=law,
+                              min_norm_excess=init_risk(X, y, wt, bt, 0.0)[0], bayes_optimal_lam=lam_star,
+                              closed_form_val_mse=val, asymptotic=asym, null_factor_no_truth=factor_en)
+    return _with_derived(results)
+
+
+def _with_derived(r: SubspaceResults) -> SubspaceResults:
+    return replace(r, derived={"null_dims": r.num_inputs - r.rank})   # directions no training row sees
 
 
 def render(r: SubspaceResults):
     wd = r.settings["wd"]
-    null_dims = r.num_inputs - r.rank
+    null_dims = r.derived["null_dims"]
     if not r.has_truth:
         answer = (f"Your data's {r.n_train} training rows span {r.rank} of {r.num_inputs} directions; without known true weights the error split cannot be computed, but the init's part in "
                   f"the other {null_dims} directions shrinks by (1 − ηλ)^T = {fmt(r.null_factor_no_truth)} in the "
                   f"English-edition run at λ = {wd:g}.")
-        return section(__name__, r, answer, "", derived={"null_dims": null_dims})
+        return section(__name__, r, answer, "")
     en0, enw, zh0, zhw = (r.runs[k] for k in ("en_0", "en_wd", "zh_0", "zh_wd"))
     law = {row["label"]: row for row in r.init_law}
     first, torch, last = law[INITS[0][2]], law[INITS[2][2]], law[INITS[3][2]]
@@ -150,7 +155,7 @@ def render(r: SubspaceResults):
                       ["init", "formula", "Monte Carlo", "standard error", "× zero init"],
                       [[row["label"], row["formula"], row["monte_carlo"], row["mc_se"], row["ratio_to_min_norm"]]
                        for row in r.init_law])
-    return section(__name__, r, answer, text, [figure], [table, law_table], {"null_dims": null_dims})
+    return section(__name__, r, answer, text, [figure], [table, law_table])
 
 
 if __name__ == "__main__":

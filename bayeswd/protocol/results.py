@@ -20,7 +20,9 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-__all__ = ["Results", "to_plain"]
+__all__ = ["Results", "Derived", "to_plain"]
+
+Derived = typing.NewType("Derived", dict)   # a dict whose nulls come back as NaN
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class Results:
     data_label: str         # "built-in d2l data" or "user data NAME"
     has_truth: bool         # whether the data's true weights and noise are known
     warnings: list = field(default_factory=list, kw_only=True)  # raised while computing, kept with the numbers
+    # What compute derives from the fields for the prose and the answer card (ratios, differences), so that
+    # render only formats and results.json holds every number the report quotes.
+    derived: Derived = field(default_factory=dict, kw_only=True)
 
     def to_json(self) -> dict:
         """Plain JSON values: arrays become lists, NaN and infinities become null."""
@@ -61,8 +66,8 @@ def _restore(value, hint):
         return math.nan if value is None else float(value)
     if hint is int and isinstance(value, float) and value.is_integer():
         return int(value)
-    if hint is list:
-        return _nan_for_null(value)   # tables of rows: a NaN inside a row came back as null
+    if hint is list or hint is Derived:
+        return _nan_for_null(value)   # tables of rows, derived numbers: a NaN came back as null
     return value
 
 
