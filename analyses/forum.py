@@ -230,7 +230,7 @@ def render(r: ForumResults):
         bottom.semilogy(r.div_lams, r.div_final_mse, "o-", ms=3, label="final training MSE")
         bottom.axhline(r.div_zero_mse, color="0.4", ls=":", label="MSE of w = 0")
         bottom.axvline(r.div_predicted, color="tab:red", ls="--", label="2/η − h_max (full batch)")
-        bottom.set(xlabel="λ", ylabel="training loss", title="Where large λ stops converging")
+        bottom.set(xlabel="λ", ylabel=f"training {LOSS}", title="Where large λ stops converging")
         bottom.legend(fontsize=8.5)
 
     figure = draw("forum_questions", "Top: validation MSE against λ after d2l's run, from two inits, and the closed form. "

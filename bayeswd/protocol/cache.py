@@ -13,7 +13,11 @@ warning and the run goes on without a cache.
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
+import importlib
+import inspect
 import json
 import warnings
 from pathlib import Path
@@ -62,19 +66,19 @@ def dependencies(module) -> dict[str, list[str]]:
 
 
 def _source_tree(name: str):
-    import ast
-    import importlib
-    import inspect
 
     module = importlib.import_module(name)
     source = inspect.getsource(module)
-    return module, source, ast.parse(source)
+    return module, source, _parse(source)
+
+
+# Every analysis reaches most library modules: parse each source once per process (keyed by the text,
+# so an edited module is parsed again).
+_parse = functools.lru_cache(maxsize=256)(ast.parse)
 
 
 def _reach_definitions(name: str, roots, found: dict, package: str) -> None:
     """Add the definitions of ``roots`` in the analysis module ``name`` and all they reach."""
-    import ast
-
     module, _, tree = _source_tree(name)
     defined, imported = {}, {}
     for node in tree.body:
@@ -116,9 +120,6 @@ def _reach_definitions(name: str, roots, found: dict, package: str) -> None:
 def _reach_import(target: str, member: str | None, attribute: str | None, found: dict, package: str) -> None:
     """Follow an import to the code it names: ``member`` of module ``target`` (``from target import
     member``), or the ``attribute`` the code reads from ``target`` (``import target``; ``target.attribute``)."""
-    import importlib
-    import inspect
-
     if not target.startswith("bayeswd"):
         return
     name = member if member is not None else attribute
@@ -139,8 +140,6 @@ def _reach_import(target: str, member: str | None, attribute: str | None, found:
 
 def _reach_module(name: str, found: dict, package: str) -> None:
     """A library module, whole, and every bayeswd module it imports."""
-    import ast
-
     if name in found or not name.startswith("bayeswd") or name.startswith(package):
         return
     module, source, tree = _source_tree(name)
@@ -152,8 +151,6 @@ def _reach_module(name: str, found: dict, package: str) -> None:
 
 
 def _is_module(target: str, member: str | None) -> bool:
-    import importlib
-    import inspect
 
     if member is None or not target.startswith("bayeswd"):
         return target.startswith("bayeswd")
@@ -162,8 +159,6 @@ def _is_module(target: str, member: str | None) -> bool:
 
 def _import_bindings(node, module) -> dict:
     """local name → (module, member or None) for one import statement of ``module``."""
-    import ast
-
     if isinstance(node, ast.Import):
         return {(alias.asname or alias.name.split(".")[0]): ((alias.name if alias.asname else
                                                                alias.name.split(".")[0]), None)
@@ -176,7 +171,6 @@ def _import_bindings(node, module) -> dict:
 
 
 def _bound_names(node) -> list[str]:
-    import ast
 
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [node.name]
@@ -188,8 +182,6 @@ def _bound_names(node) -> list[str]:
 
 def _references(node):
     """(name, attribute read from it or None) for every name ``node`` reads."""
-    import ast
-
     for inner in ast.walk(node):
         if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name):
             yield inner.value.id, inner.attr

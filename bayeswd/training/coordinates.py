@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayeswd._design import design
-from bayeswd.objective import half_mse, mse, penalty
+from bayeswd.objective import mse, penalty
 
 __all__ = ["METRICS", "Full", "RowSpace", "for_spec", "history", "row_space_basis", "reduce_start", "expand"]
 
@@ -43,9 +43,10 @@ def history(train_residual, val_residual, w_sq, penalty_value, val_rows: int | N
     ``val_rows`` is the number of validation rows when ``val_residual`` is a shorter vector of the
     same norm (the row-space path's QR form).
     """
-    return {"train_mse": mse(train_residual, jnp), "train_objective": half_mse(train_residual, jnp) + penalty_value,
-            "val_mse": mse(val_residual, jnp, val_rows), "val_objective": half_mse(val_residual, jnp, val_rows)
-            + penalty_value, "w_norm": jnp.sqrt(w_sq), "l2_penalty": w_sq / 2}
+    train_mse, val_mse = mse(train_residual, jnp), mse(val_residual, jnp, val_rows)
+    # J's data term is half the MSE: one reduction per row set
+    return {"train_mse": train_mse, "train_objective": train_mse / 2 + penalty_value, "val_mse": val_mse,
+            "val_objective": val_mse / 2 + penalty_value, "w_norm": jnp.sqrt(w_sq), "l2_penalty": w_sq / 2}
 
 
 def _penalty(spec, params, lam):

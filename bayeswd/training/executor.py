@@ -50,9 +50,14 @@ class Local:
     def run(self, inputs: SweepInputs, lams, seeds, factor: float = np.inf):
         """Run the whole sweep; returns (arrays or None with a store, traces, first divergence or None)."""
         lams, seeds = np.asarray(lams, dtype=np.float64), np.asarray(seeds, dtype=np.int64)
-        if self.store is None:      # one block, here
-            return _block_task(inputs, lams, seeds, self._threads(), None, None, factor)
-        return _run_blocks(self, inputs, lams, seeds, factor)
+        if self.in_blocks:
+            return _run_blocks(self, inputs, lams, seeds, factor)
+        return _block_task(inputs, lams, seeds, self._threads(), None, None, factor)    # one block, here
+
+    @property
+    def in_blocks(self) -> bool:
+        """Whether the sweep is cut into blocks: here, only to write a store block by block."""
+        return self.store is not None
 
     def _threads(self) -> int:
         return default_workers() if self.workers is None else self.workers
@@ -73,9 +78,7 @@ class Dask(Local):
         super().__init__(workers, store)
         self.client = client
 
-    def run(self, inputs: SweepInputs, lams, seeds, factor: float = np.inf):
-        lams, seeds = np.asarray(lams, dtype=np.float64), np.asarray(seeds, dtype=np.int64)
-        return _run_blocks(self, inputs, lams, seeds, factor)
+    in_blocks = True      # the blocks are the tasks
 
     def slots(self) -> int:
         return sum(self.client.nthreads().values())
