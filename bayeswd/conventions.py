@@ -4,7 +4,8 @@ The canonical objective of bayeswd, bias not penalized::
 
     J(w, b) = (1/2n) Σᵢ (xᵢ·w + b − yᵢ)² + (λ/2) ‖w‖²
 
-Every function here converts another spelling of the same minimizer into λ
+n is the number of observations: the row count, or the sum of the weights when rows carry frequency
+weights (a weight of 2 counts the row twice), so it need not be an integer. Every function here converts another spelling of the same minimizer into λ
 (``lam``) or back. The tests prove each row by solving both objectives.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeswd._validate import as_penalty, as_positive, as_positive_int, finite_result
+from bayeswd._validate import as_penalty, as_positive, finite_result
 
 __all__ = [
     "lam_from_prior", "prior_sd_from_lam", "bayes_optimal_lam",
@@ -24,44 +25,44 @@ __all__ = [
 ]
 
 
-def lam_from_prior(noise_sd: float, prior_sd: float, n: int) -> float:
+def lam_from_prior(noise_sd: float, prior_sd: float, n: float) -> float:
     """λ = σ² / (n τ²): the Gaussian prior N(0, τ²) with noise sd σ as a penalty on J."""
-    sigma, tau, n = as_positive(noise_sd, "noise_sd"), as_positive(prior_sd, "prior_sd"), as_positive_int(n, "n")
+    sigma, tau, n = as_positive(noise_sd, "noise_sd"), as_positive(prior_sd, "prior_sd"), as_positive(n, "n")
     with np.errstate(over="ignore", divide="ignore"):
         lam = float(np.float64(sigma / tau) ** 2 / n)
     return finite_result(lam, f"λ = σ²/(nτ²) for prior_sd={tau!r}", "use a larger prior_sd (or smaller noise_sd)")
 
 
-def prior_sd_from_lam(lam: float, noise_sd: float, n: int) -> float:
+def prior_sd_from_lam(lam: float, noise_sd: float, n: float) -> float:
     """τ = σ / √(n λ): the prior sd whose MAP is the minimizer of J at ``lam`` (λ > 0)."""
-    return as_positive(noise_sd, "noise_sd") / (as_positive_int(n, "n") * as_positive(lam, "lam")) ** 0.5
+    return as_positive(noise_sd, "noise_sd") / (as_positive(n, "n") * as_positive(lam, "lam")) ** 0.5
 
 
-def bayes_optimal_lam(noise_sd: float, prior_sd: float, n: int) -> float:
+def bayes_optimal_lam(noise_sd: float, prior_sd: float, n: float) -> float:
     """λ* = σ²/(n τ²): for a rotation-invariant Gaussian prior the posterior mean,
     which minimizes the expected prediction risk, is the minimizer of J at λ*."""
     return lam_from_prior(noise_sd, prior_sd, n)
 
 
-def sklearn_alpha_from_lam(lam: float, n: int) -> float:
+def sklearn_alpha_from_lam(lam: float, n: float) -> float:
     """scikit-learn ``Ridge(alpha)`` minimizes ‖y − Xw − b‖² + α‖w‖²: α = n λ."""
     return n * as_penalty(lam)
 
 
-def lam_from_sklearn_alpha(alpha: float, n: int) -> float:
+def lam_from_sklearn_alpha(alpha: float, n: float) -> float:
     return as_penalty(alpha, "alpha") / n
 
 
-def lasso_alpha_from_laplace_scale(scale: float, noise_sd: float, n: int) -> float:
+def lasso_alpha_from_laplace_scale(scale: float, noise_sd: float, n: float) -> float:
     """Laplace prior exp(−|w|/s)/(2s): the MAP minimizes (1/2n)‖y − Xw − b‖² + α‖w‖₁
     (scikit-learn ``Lasso(alpha)``) with α = σ² / (n s)."""
-    sigma, s, n = as_positive(noise_sd, "noise_sd"), as_positive(scale, "scale"), as_positive_int(n, "n")
+    sigma, s, n = as_positive(noise_sd, "noise_sd"), as_positive(scale, "scale"), as_positive(n, "n")
     with np.errstate(over="ignore", divide="ignore"):
         alpha = float(np.float64(sigma) * (sigma / s) / n)
     return finite_result(alpha, f"α = σ²/(ns) for scale={s!r}", "use a larger scale (or smaller noise_sd)")
 
 
-def laplace_scale_from_lasso_alpha(alpha: float, noise_sd: float, n: int) -> float:
+def laplace_scale_from_lasso_alpha(alpha: float, noise_sd: float, n: float) -> float:
     return as_positive(noise_sd, "noise_sd") ** 2 / (n * as_positive(alpha, "alpha"))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -194,7 +194,8 @@ def _boundary_fit(D: Design, yy: float, it: int, a1: float, a2: float) -> Empiri
 
 
 def empirical_bayes(X, y, *, fit_intercept: bool = True, max_iter: int = 1000, tol: float = 1e-10,
-                    hyperprior: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)) -> EmpiricalBayesFit:
+                    hyperprior: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0),
+                    n_obs: float | None = None) -> EmpiricalBayesFit:
     """MacKay's fixed point for the prior precision a = 1/τ² and noise precision β = 1/σ².
 
     g = Σ βdᵢ²/(a + βdᵢ²); a ← (g + 2l₁)/(‖m‖² + 2l₂); β ← (n − g + 2a₁)/(‖y − Xm‖² + 2a₂),
@@ -204,9 +205,12 @@ def empirical_bayes(X, y, *, fit_intercept: bool = True, max_iter: int = 1000, t
     The implied λ = σ²/(nτ²) is in the canonical convention of J. When the evidence peaks at the
     boundary τ → 0 (no linear signal: pure noise, a weak or absent effect) the result says so
     (``boundary=True``, ``prior_sd = 0``, ``lam = inf``, σ from the spread of y) instead of NaN.
-    A constant y raises a ValueError.
+    A constant y raises a ValueError. ``n_obs`` counts the observations when the rows of ``X`` and ``y``
+    were scaled by √weight for frequency weights (their sum; the row count by default).
     """
     D = _design(X, y, fit_intercept)
+    if n_obs is not None:
+        D = replace(D, n=as_positive(n_obs, "n_obs"))
     a1, a2, l1, l2 = hyperprior
     c = D.U.T @ D.yc
     d2 = D.d**2

@@ -146,3 +146,75 @@ def test_every_method_passes_scikit_learns_checks(method):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # the checks provoke warnings on purpose
         check_estimator(PriorRegressor(method=method))
+
+
+# ---- fit_intercept, frequency weights and several targets ------------------------------------------
+
+@pytest.fixture(scope="module")
+def weighted():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 5)) + 2.0                 # off-centre: the intercept matters
+    Y = X @ rng.standard_normal((5, 2)) + 1.5 + 0.3 * rng.standard_normal((30, 2))
+    return X, Y, rng.integers(0, 4, 30).astype(float)      # zeros included: a row left out
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_weights_and_intercept_as_ridge_and_lasso(weighted, fit_intercept):
+    from sklearn.linear_model import Lasso, Ridge
+
+    X, Y, s = weighted
+    ours = PriorRegressor(lam=0.1, fit_intercept=fit_intercept).fit(X, Y, sample_weight=s)
+    theirs = Ridge(alpha=0.1 * s.sum(), fit_intercept=fit_intercept).fit(X, Y, sample_weight=s)   # α = nλ, n = Σs
+    assert ours.coef_.shape == (2, 5) and ours.intercept_.shape == (2,) and ours.lam_.shape == (2,)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=0, atol=1e-12)
+    ours = PriorRegressor(prior="laplace", lam=0.05, fit_intercept=fit_intercept).fit(X, Y[:, 0], sample_weight=s)
+    theirs = Lasso(alpha=0.05, fit_intercept=fit_intercept, tol=1e-14, max_iter=100_000).fit(X, Y[:, 0],
+                                                                                              sample_weight=s)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=0, atol=1e-9)
+    assert ours.intercept_ == pytest.approx(theirs.intercept_, abs=1e-9)
+    if not fit_intercept:
+        assert ours.intercept_ == 0.0
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_a_weight_is_a_repeated_row_for_every_method(weighted, fit_intercept):
+    """Frequency weights: weight k fits as the row given k times (and 0 as the row left out), for the
+    minimizer of J by every method and for the posterior predictive sd."""
+    X, Y, s = weighted
+    repeated = np.repeat(np.arange(len(s)), s.astype(int))
+    for method in ("closed_form", "gd", "map", "posterior"):
+        settings = dict(lam=0.1, noise_sd=0.3, method=method, fit_intercept=fit_intercept)
+        by_weight = PriorRegressor(**settings).fit(X, Y, sample_weight=s)
+        by_rows = PriorRegressor(**settings).fit(X[repeated], Y[repeated])
+        np.testing.assert_allclose(by_weight.coef_, by_rows.coef_, rtol=0, atol=1e-8)
+        np.testing.assert_allclose(by_weight.intercept_, by_rows.intercept_, rtol=0, atol=1e-8)
+    mean, sd = by_weight.predict(X[:4], return_std=True)
+    np.testing.assert_allclose(sd, by_rows.predict(X[:4], return_std=True)[1], rtol=1e-10)
+    assert mean.shape == sd.shape == (4, 2)
+    # the empirical-Bayes λ counts n as Σ weights too
+    auto_w = PriorRegressor(fit_intercept=fit_intercept).fit(X, Y[:, 1], sample_weight=s)
+    auto_r = PriorRegressor(fit_intercept=fit_intercept).fit(X[repeated], Y[repeated, 1])
+    assert auto_w.lam_ == pytest.approx(auto_r.lam_, rel=1e-8)
+
+
+def test_several_targets_are_fitted_one_by_one(weighted):
+    X, Y, _ = weighted
+    both = PriorRegressor().fit(X, Y)                      # lam="auto": each target its own λ
+    for j in range(2):
+        one = PriorRegressor().fit(X, Y[:, j])
+        np.testing.assert_allclose(both.coef_[j], one.coef_, rtol=0, atol=1e-12)
+        assert both.lam_[j] == pytest.approx(one.lam_, rel=1e-12) and both.intercept_[j] == pytest.approx(one.intercept_, abs=1e-14)
+    assert both.predict(X).shape == (30, 2) and both.score(X, Y) > 0.5
+
+
+def test_weights_and_no_intercept_refuse_loo_and_bad_weights_say_so(weighted):
+    X, Y, s = weighted
+    with pytest.raises(ValueError, match="lam='loo'.*sample_weight"):
+        PriorRegressor(lam="loo").fit(X, Y[:, 0], sample_weight=s)
+    with pytest.raises(ValueError, match="fit_intercept=True"):
+        PriorRegressor(lam="loo", fit_intercept=False).fit(X, Y[:, 0])
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        PriorRegressor().fit(X, Y[:, 0], sample_weight=-s)
+    with pytest.raises(ValueError, match="fit_intercept must be"):
+        PriorRegressor(fit_intercept="yes").fit(X, Y[:, 0])
