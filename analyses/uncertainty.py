@@ -11,7 +11,7 @@ from scipy import stats
 
 import bayeswd
 from bayeswd.budget import FAMILY_ALPHA as DIAGNOSTICS_ALPHA
-from bayeswd.inference import full_bayes, posterior_predictive, sample_posterior
+from bayeswd.inference import full_bayes, installed, posterior_predictive, sample_posterior
 
 from bayeswd.analyses._common import (LOSS, Context, Count, Flag, Names, Real, Results, Table, draw, fmt, pct,
                                       section, script_main)
@@ -37,6 +37,8 @@ class UncertaintyResults(Results):
     num_inputs: int
     n_val: int
     samplers: list              # one dict per posterior: name, coverage_50/90, val_mse, max_rhat, min_ess_bulk, max_z
+    skipped_samplers: list      # NUTS back-ends asked for but not installed (extras)
+    laplace_nuts_sampler: str   # the back-end of the Laplace NUTS run ("" when not run)
     z_bar: float                # |z| below this = agreement at the family-wise error FAMILY_ALPHA
     diagnostics_alpha: float    # the false-alarm budget of the library's R-hat bar (bayeswd.budget)
     laplace_gibbs_rhat: float
@@ -62,7 +64,9 @@ def compute(ctx: Context) -> UncertaintyResults:
     exact = bayeswd.gaussian_posterior(X, y, sigma, p["prior_sd"])
     trees = {"exact": sample_posterior(data, "gaussian", p["prior_sd"], noise_sd=sigma, sampler="exact",
                                        draws=p["draws"], seed=ctx.seed)}
-    for sampler in [s for s in p["nuts_samplers"].split(",") if s]:
+    requested = [s for s in p["nuts_samplers"].split(",") if s]
+    skipped = [s for s in requested if not installed(s)]      # an absent extra is named, not an error
+    for sampler in [s for s in requested if s not in skipped]:
         trees[f"NUTS ({sampler})"] = sample_posterior(data, "gaussian", p["prior_sd"], noise_sd=sigma, sampler=sampler,
                                                       draws=p["draws"], tune=p["draws"], seed=ctx.seed)
     trees["full Bayes (σ, τ sampled)"] = full_bayes(data, draws=1000, tune=1000, seed=ctx.seed)  # 2 parameters
@@ -78,8 +82,9 @@ def compute(ctx: Context) -> UncertaintyResults:
     gibbs = sample_posterior(data, "laplace", p["prior_sd"], noise_sd=sigma, sampler="gibbs",
                              draws=4 * p["laplace_draws"], tune=1000, seed=ctx.seed)
     nuts_rhat = laplace_z = float("nan")
+    laplace_sampler = "nutpie" if installed("nutpie") else "pymc"
     if p["laplace_nuts"]:
-        nuts = sample_posterior(data, "laplace", p["prior_sd"], noise_sd=sigma, sampler="nutpie",
+        nuts = sample_posterior(data, "laplace", p["prior_sd"], noise_sd=sigma, sampler=laplace_sampler,
                                 draws=p["laplace_draws"], tune=1000, seed=ctx.seed + 1)
         means = [np.asarray(t["posterior"]["w"].mean(("chain", "draw"))) for t in (gibbs, nuts)]
         errs = [np.asarray(az.mcse(t, var_names=["w"])["w"]) for t in (gibbs, nuts)]
@@ -88,7 +93,8 @@ def compute(ctx: Context) -> UncertaintyResults:
     pred = posterior_predictive(trees["exact"], data.X_val, data.y_val, sigma, seed=ctx.seed)
     loo = _loo_ranking({"Gaussian": trees["exact"], "Laplace": gibbs})
     return UncertaintyResults(loo=loo, **ctx.shared(), prior_sd=p["prior_sd"], num_inputs=data.num_inputs,
-                              n_val=len(data.y_val), samplers=rows,
+                              n_val=len(data.y_val), samplers=rows, skipped_samplers=skipped,
+                              laplace_nuts_sampler=laplace_sampler if p["laplace_nuts"] else "",
                               z_bar=float(stats.norm.isf(FAMILY_ALPHA / (2 * data.num_inputs))),
                               diagnostics_alpha=DIAGNOSTICS_ALPHA,
                               laplace_gibbs_rhat=float(gibbs.attrs["max_rhat"]), laplace_nuts_rhat=nuts_rhat,
@@ -162,14 +168,19 @@ def render(r: UncertaintyResults):
                           + " failed its diagnostics, so "
                           + ("that agreement is weaker evidence" if len(failed) == 1 else "their agreement is weaker evidence"))
     else:
-        agreement = "no NUTS back-end was run (nuts_samplers is empty)"
+        agreement = "no NUTS back-end was run (nuts_samplers is empty)" if not r.skipped_samplers else "no NUTS back-end ran"
+    if r.skipped_samplers:
+        names = " and ".join(r.skipped_samplers)
+        agreement += (f" ({names} skipped: not installed here; pip install 'bayeswd[samplers]' adds "
+                      f"{'it' if len(r.skipped_samplers) == 1 else 'them'})")
     if r.settings["laplace_nuts"]:
         lap = r.laplace_max_z <= r.z_bar
         laplace = (f"Laplace NUTS {'matches' if lap else 'does NOT match'} the Gibbs sampler: largest |z| "
                    f"{fmt(r.laplace_max_z)} against the bar {fmt(r.z_bar)}.")
     else:
         laplace = "that comparison was not run here (laplace_nuts is off, as in a quick run)."
-    nuts_rhat = (f" (nutpie; largest R-hat {fmt(r.laplace_nuts_rhat, 4)})" if r.settings["laplace_nuts"] else "")
+    nuts_rhat = (f" ({r.laplace_nuts_sampler}; largest R-hat {fmt(r.laplace_nuts_rhat, 4)})"
+                 if r.settings["laplace_nuts"] else "")
     covered = abs(exact["coverage_90"] - 0.9) <= 2 * se
     answer = (f"With prior sd {fmt(r.prior_sd)}, the exact posterior's 50% and 90% predictive intervals cover "
               f"{pct(exact['coverage_50'])} and {pct(exact['coverage_90'])} of the {r.n_val} validation rows "

@@ -31,7 +31,7 @@ from pytensor.tensor import math as pt_math
 from bayeswd._jax_setup import assert_x64
 from bayeswd.models import linear_regression
 
-__all__ = ["Objective", "compile_objective", "reference_objective"]
+__all__ = ["Objective", "compile_objective", "model_objective", "reference_objective"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,48 @@ def compile_objective(num_inputs: int, num_targets: int | None = None, prior: st
     w_shape = (num_inputs,) if num_targets is None else (num_inputs, num_targets)
     b_shape = () if num_targets is None else (num_targets,)
     return Objective(value_and_grad, grad, prior, decay_bias, w_shape, b_shape)
+
+
+@lru_cache(maxsize=8)
+def model_objective(model: pm.Model) -> Objective:
+    """A user's model (``model=``; checked by :func:`bayeswd.models.check_model`) as the objective of
+    training: its negative log-posterior per row,
+
+        J_model(w, b) = −log p(y_b | w, b, X_b)/n_b − log p(w, b)/n,
+
+    the likelihood of the minibatch's n_b rows scaled to one row, the prior's share of n rows. For
+    :func:`bayeswd.models.regression` it is J/σ² plus constants (and the intercept prior's share),
+    so its minimizer is the MAP; ``lam`` is not used (the model's prior is the penalty).
+    """
+    from bayeswd.models import check_model
+
+    check_model(model)
+    w, b = model["w"], model["b"]
+    w_value, b_value = model.rvs_to_values[w], model.rvs_to_values[b]
+    X_in = pt.matrix("X_batch", dtype="float64")
+    y_in = (pt.vector if model["y"].ndim == 1 else pt.matrix)("y_batch", dtype="float64")
+    lam_in = pt.scalar("lam", dtype="float64")
+    n_in = pt.scalar("n_total", dtype="float64")
+    loglik = model.logp(vars=model.observed_RVs, jacobian=False)
+    logprior = model.logp(vars=[w, b], jacobian=False)
+    loglik, logprior = clone_replace([loglik, logprior], replace={model["X"]: X_in, model["y"]: y_in})
+    J = -loglik / pt.cast(X_in.shape[0], "float64") - logprior / n_in
+    grads = pt.grad(J, [w_value, b_value])
+    inputs = [w_value, b_value, X_in, y_in, lam_in, n_in]
+    fn = get_jaxified_graph(inputs=inputs, outputs=[J, *grads])
+    grad_fn = get_jaxified_graph(inputs=inputs, outputs=grads)
+    assert_x64()
+
+    def value_and_grad(params, X, y, lam, n):
+        value, grad_w, grad_b = fn(params["w"], params["b"], X, y, lam, n)
+        return value, {"w": grad_w, "b": grad_b}
+
+    def grad(params, X, y, lam, n):
+        grad_w, grad_b = grad_fn(params["w"], params["b"], X, y, lam, n)
+        return {"w": grad_w, "b": grad_b}
+
+    point = model.initial_point()
+    return Objective(value_and_grad, grad, "model", False, point["w"].shape, point["b"].shape)
 
 
 @node_rewriter([pt_math.true_div])

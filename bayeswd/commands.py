@@ -18,7 +18,7 @@ import time
 import tomllib
 import warnings
 from dataclasses import dataclass, replace
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +144,14 @@ def _redraw_d2l(seed: int):
 
 def _versions() -> dict:
     names = ("numpy", "scipy", "jax", "pymc", "pytensor", "arviz", "numpyro", "nutpie", "optax")
-    return {"bayeswd": bayeswd.__version__, "python": platform.python_version(), **{n: version(n) for n in names}}
+    return {"bayeswd": bayeswd.__version__, "python": platform.python_version(), **{n: _version(n) for n in names}}
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:      # an extra left out (numpyro, nutpie)
+        return "not installed"
 
 
 def _device() -> str:

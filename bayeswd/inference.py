@@ -29,11 +29,26 @@ from bayeswd.samplers import (collapsed_hierarchical_model, gibbs_bayesian_lasso
 from bayeswd.budget import EBFMI_BAR, MIN_ESS, rhat_bar
 from bayeswd.streams import stream
 
-__all__ = ["MAPEstimate", "map_estimate", "sample_posterior", "Diagnostics", "diagnose", "SamplingWarning",
+__all__ = ["MAPEstimate", "map_estimate", "sample_posterior", "installed", "Diagnostics", "diagnose", "SamplingWarning",
            "Predictive", "posterior_predictive", "full_bayes", "LambdaChoices", "choose_lambda", "SAMPLERS"]
 
 MAX_DRAW_BYTES = 4 * 2**30     # posterior draws past this are refused before sampling
 SAMPLERS = ("exact", "optimize", "pymc", "numpyro", "nutpie", "gibbs")
+# NUTS back-ends beside PyMC's own are extras: pip install 'bayeswd[numpyro]', 'bayeswd[nutpie]' (or [samplers]).
+OPTIONAL_SAMPLERS = ("numpyro", "nutpie")
+
+
+def installed(sampler: str) -> bool:
+    """Whether ``sampler`` can run here: the optional NUTS back-ends need their package."""
+    import importlib.util
+
+    return sampler not in OPTIONAL_SAMPLERS or importlib.util.find_spec(sampler) is not None
+
+
+def _check_installed(sampler: str) -> None:
+    if not installed(sampler):
+        raise ValueError(f"sampler={sampler!r} needs the {sampler} package: pip install 'bayeswd[{sampler}]' "
+                         "(or use sampler='pymc')")
 
 
 class SamplingWarning(UserWarning):
@@ -87,8 +102,8 @@ class MAPEstimate:
         return int(np.count_nonzero(self.w == 0))
 
 
-def map_estimate(dataset: Dataset, prior: str, scale: float, *, noise_sd: float | None = None,
-                 method: str | None = None) -> MAPEstimate:
+def map_estimate(dataset: Dataset, prior: str | None = None, scale: float | None = None, *,
+                 noise_sd: float | None = None, method: str | None = None, model=None) -> MAPEstimate:
     """MAP of w and b through PyMC's ``find_MAP``.
 
     Minimizes J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖², λ = σ²/(nτ²) (Gaussian) or
@@ -96,7 +111,15 @@ def map_estimate(dataset: Dataset, prior: str, scale: float, *, noise_sd: float 
     quadratic but scaled by 1/σ² = 10⁴ on the d2l data, so the default method is
     trust-exact with the Hessian (Newton converges in one step on a quadratic);
     the Laplace default is L-BFGS-B, which cannot land on the kinks at 0.
+
+    ``model`` (a ``pm.Model`` such as :func:`bayeswd.models.regression` returns, changed as you like;
+    :func:`bayeswd.models.check_model` says what it needs) finds that model's MAP instead, by L-BFGS-B
+    unless ``method``; ``prior``, ``scale`` and ``noise_sd`` are then the model's business and not given.
+    The estimate's ``objective`` is then the model's negative log-posterior per row,
+    −log p(w, b | y)/n (up to a constant), and ``penalty``, ``scale`` and ``noise_sd`` are NaN.
     """
+    if model is not None:
+        return _model_map(dataset, model, prior, scale, noise_sd, method)
     scale = _check(dataset, prior, scale)
     sigma = _noise_sd(dataset, noise_sd)
     X, y, n = dataset.X_train, dataset.y_train, dataset.n_train
@@ -201,10 +224,11 @@ def diagnose(tree, var_names=("w", "b"), seconds: float = float("nan")) -> Diagn
 ADVICE = {"raw": "use parameterization='svd' (the likelihood is axis-aligned there) or mass='dense'",
           "svd": "run longer (more tune and draws) or raise target_accept; the basis is already the SVD one",
           "gibbs": "run longer (more tune and draws): the Gibbs sampler mixes slowly when weights sit near 0",
-          "hierarchical": "run longer (more tune and draws); the (σ, τ) ridge is long when p ≫ n"}
+          "hierarchical": "run longer (more tune and draws); the (σ, τ) ridge is long when p ≫ n",
+          "model": "run longer (more tune and draws), try mass='dense', or reparameterize your model"}
 
 
-def _record(tree, diagnostics: Diagnostics, *, iid: bool = False, advice: str = "svd", **extra):
+def _record(tree, diagnostics: Diagnostics, *, iid: bool = False, advice: str = "svd", stacklevel: int = 3, **extra):
     """Store the diagnostics in ``tree.attrs``; warn on failures (against the budget's bars, with advice
     that fits what ran), except for i.i.d. samplers ("exact", "optimize"), whose draws are independent by
     construction: their R-hat and ESS measure only chance."""
@@ -216,7 +240,7 @@ def _record(tree, diagnostics: Diagnostics, *, iid: bool = False, advice: str = 
                        "converged": int(not failures), "failures": "; ".join(failures), **extra})
     if failures:
         warnings.warn(f"posterior sampling did not converge ({'; '.join(failures)}): do not trust these draws; "
-                      f"{ADVICE[advice]}", SamplingWarning, stacklevel=3)
+                      f"{ADVICE[advice]}", SamplingWarning, stacklevel=stacklevel)
     return tree
 
 
@@ -249,10 +273,10 @@ def complete_tree(tree, dataset: Dataset, noise_sd: float, *, predictive: bool =
     return tree
 
 
-def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: float | None = None,
-                     sampler: str = "pymc", parameterization: str = "svd", mass: str = "diag",
-                     chains: int = 4, draws: int = 1000, tune: int = 1000, seed: int = 0,
-                     predictive: bool = False, progressbar: bool = False):
+def sample_posterior(dataset: Dataset, prior: str | None = None, scale: float | None = None, *,
+                     noise_sd: float | None = None, sampler: str = "pymc", parameterization: str = "svd",
+                     mass: str = "diag", chains: int = 4, draws: int = 1000, tune: int = 1000, seed: int = 0,
+                     predictive: bool = False, progressbar: bool = False, model=None):
     """Posterior draws of w and b as an ArviZ DataTree.
 
     Groups: ``posterior`` (``w`` over the dimension ``feature``, ``b``), ``log_likelihood``
@@ -268,18 +292,27 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
     basis (``parameterization="svd"``) unless told "raw"; ``mass="dense"`` adapts a dense
     (pymc, numpyro) or low-rank (nutpie) mass matrix. Diagnostics go into ``tree.attrs``;
     failing ones also raise a :class:`SamplingWarning`.
+
+    ``model`` (a ``pm.Model`` such as :func:`bayeswd.models.regression` returns, changed as you like;
+    :func:`bayeswd.models.check_model`) samples that model by NUTS (``sampler`` "pymc", "numpyro" or
+    "nutpie", in its own parameterization); the tree's ``log_likelihood`` is then the model's own
+    (``pm.compute_log_likelihood``), and ``prior``, ``scale`` and ``noise_sd`` are not given.
     """
-    scale = _check(dataset, prior, scale)
-    sigma = _noise_sd(dataset, noise_sd)
     chains, draws = as_positive_int(chains, "chains"), as_positive_int(draws, "draws")
     tune = as_count(tune, "tune", low=0)
     seed = as_count(seed, "seed", low=0, high=2**32 - 1)
+    if model is not None:
+        return _model_draws(dataset, model, prior, scale, noise_sd, sampler=sampler, mass=mass, chains=chains,
+                            draws=draws, tune=tune, seed=seed, predictive=predictive, progressbar=progressbar)
+    scale = _check(dataset, prior, scale)
+    sigma = _noise_sd(dataset, noise_sd)
     need = chains * draws * (dataset.num_inputs + 1) * 8 * 2     # the draws, and their log-likelihood's peer
     if need > MAX_DRAW_BYTES:
         raise BudgetError(f"chains × draws = {chains * draws:,} draws of {dataset.num_inputs + 1} parameters would "
                           f"hold {need / 2**30:.1f} GiB, past the budget of {MAX_DRAW_BYTES / 2**30:.0f} GiB; use "
                           "fewer draws")
     as_choice(sampler, "sampler", SAMPLERS)
+    _check_installed(sampler)
     as_choice(parameterization, "parameterization", ("svd", "raw"))
     as_choice(mass, "mass", ("diag", "dense"))
     start = time.perf_counter()
@@ -290,6 +323,57 @@ def sample_posterior(dataset: Dataset, prior: str, scale: float, *, noise_sd: fl
     tree = complete_tree(tree, dataset, sigma, predictive=predictive, seed=seed)
     tree.attrs.update(dict(prior=prior, scale=scale, noise_sd=sigma, sampler=sampler) | extra)
     return _record(tree, diagnose(tree, seconds=seconds), iid=kind == "iid", advice=kind)
+
+
+def _own_settings(dataset, model, prior, scale, noise_sd):
+    """The checks for ``model=``: a Dataset, the model's own needs, and no prior settings beside it."""
+    from bayeswd.models import check_model
+
+    if not isinstance(dataset, Dataset):
+        raise ValueError("pass a bayeswd.Dataset; build one with bayeswd.d2l_data() or bayeswd.load(path)")
+    given = [name for name, value in (("prior", prior), ("scale", scale), ("noise_sd", noise_sd)) if value is not None]
+    if given:
+        raise ValueError(f"with model=, {', '.join(given)} belong in the model: drop them here")
+    return check_model(model, dataset.num_inputs)
+
+
+def _model_map(dataset, model, prior, scale, noise_sd, method) -> MAPEstimate:
+    model = _own_settings(dataset, model, prior, scale, noise_sd)
+    method = method or "L-BFGS-B"
+    start = {"w": np.zeros(dataset.num_inputs), "b": float(np.mean(dataset.y_train))}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # scipy's and PyMC's chatter is dropped; non-convergence is kept below
+        point = pm.find_MAP(method=method, model=model, initvals=start, progressbar=False, jitter=False,
+                            use_grad=True, tol=1e-12)
+    failed = [str(w.message) for w in caught if "did not converge" in str(w.message)]
+    w, b = np.asarray(point["w"], dtype=float), float(point["b"])
+    neg_logp = -float(model.compile_logp(jacobian=False)(point)) / dataset.n_train
+    if failed:
+        warnings.warn(f"find_MAP ({method}) did not converge on the model: {failed[0]}; try another method=...",
+                      ConvergenceWarning, stacklevel=3)
+    nan = float("nan")
+    return MAPEstimate(w, b, "model", nan, nan, nan, neg_logp, method, None)
+
+
+def _model_draws(dataset, model, prior, scale, noise_sd, *, sampler, mass, chains, draws, tune, seed, predictive,
+                 progressbar):
+    model = _own_settings(dataset, model, prior, scale, noise_sd)
+    if sampler not in ("pymc", "numpyro", "nutpie"):
+        raise ValueError(f"with model=, sampler must be NUTS ('pymc', 'numpyro' or 'nutpie'); {sampler!r} is for "
+                         "bayeswd's own models")
+    _check_installed(sampler)
+    as_choice(mass, "mass", ("diag", "dense"))
+    start = time.perf_counter()
+    tree = _nuts(model, sampler, mass, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar)
+    seconds = time.perf_counter() - start
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = pm.compute_log_likelihood(tree, model=model, progressbar=False)
+        if predictive:
+            tree = pm.sample_posterior_predictive(tree, model=model, random_seed=seed, progressbar=False,
+                                                  extend_inferencedata=True)
+    tree.attrs.update(dict(prior="model", sampler=sampler, mass=mass))
+    return _record(tree, diagnose(tree, seconds=seconds), advice="model", stacklevel=4)
 
 
 # Each sampler: (tree with a posterior group, attrs to add, what ran: "iid" or the ADVICE key).

@@ -107,7 +107,8 @@ def train(dataset: Dataset, lam=0.0, *, lr: float | None = None, epochs: int = 1
           decay: str = "coupled", penalty: str = "l2", l1_method: str = "subgradient",
           decay_bias: bool = False, shuffle: bool = True, w0=None, b0=None,
           check_finite: bool = True, objective: str = "pymc", fast_path: bool | None = None,
-          client=None, store: str | os.PathLike | None = None, workers: int | None = None) -> TrainRun:
+          client=None, store: str | os.PathLike | None = None, workers: int | None = None,
+          model=None) -> TrainRun:
     """Train by gradient descent on J(w, b) = Σ‖r‖²/(2n) + (λ/2)‖w‖² (or + λ‖w‖₁ for ``penalty="l1"``).
 
     ``lam``, ``seed`` and ``init_sd`` each take one value or any iterable of values (a sweep: every λ
@@ -129,6 +130,13 @@ def train(dataset: Dataset, lam=0.0, *, lr: float | None = None, epochs: int = 1
     exact for L2 with SGD, momentum or Nesterov shorthands (and decoupled SGD or momentum), never for
     Adam, L1 or a passed transformation. ``False`` forces the full computation; they agree to rounding.
 
+    ``model`` (a ``pm.Model`` such as :func:`bayeswd.models.regression` returns, changed as you like:
+    free ``w`` and ``b``, data ``pm.Data("X")``, ``pm.Data("y")``; :func:`bayeswd.models.check_model`)
+    trains on that model's own log-density instead: J_model = −log p(y_b | w, b)/n_b − log p(w, b)/n,
+    through the same PyTensor → JAX path, on the full path. Its prior is the penalty, so ``lam`` stays 0;
+    J_model is J/σ² for a Gaussian likelihood, so scale ``lr`` by σ². The history's ``*_objective``
+    columns are then the MSE halved (λ = 0), not J_model.
+
     Scale: ``workers`` threads run parts of the sweep (default: one per core on the CPU).
     ``client`` (a ``dask.distributed.Client``) runs the sweep as blocks of equal shape on its
     workers (``workers`` threads each, default 1); ``store`` (a path ending in ``.zarr``) has each
@@ -137,12 +145,21 @@ def train(dataset: Dataset, lam=0.0, *, lr: float | None = None, epochs: int = 1
     """
     if not isinstance(dataset, Dataset):
         raise ValueError("train takes a bayeswd.Dataset; build one with bayeswd.d2l_data() or bayeswd.load(path)")
+    if model is not None:
+        from bayeswd.models import check_model
+
+        if objective != "pymc":
+            raise ValueError("give model= or objective=, not both: the model is the objective")
+        objective = check_model(model, dataset.num_inputs)
     config = TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, init=init, optimizer=optimizer,
                          momentum=momentum, decay=decay, penalty=penalty, l1_method=l1_method,
                          decay_bias=decay_bias, shuffle=shuffle, check_finite=check_finite, objective=objective,
                          fast_path=fast_path)
     (lams, seeds, init_sds), given = zip(*(_as_values(v, name, check) for v, name, check in (
         (lam, "lam", as_penalty), (seed, "seed", _as_seed), (init_sd, "init_sd", _as_init_sd))))
+    if model is not None and any(value != 0 for value in lams):
+        raise ValueError("with model=, the model's prior is the penalty: leave lam at 0 and set the prior's "
+                         "width in the model")
     if workers is not None:
         workers = as_positive_int(workers, "workers")
     executor = executor_for(client, _check_store(store), workers)

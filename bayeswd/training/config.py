@@ -48,7 +48,7 @@ class TrainConfig:
     decay_bias: bool = False
     shuffle: bool = True
     check_finite: bool = True
-    objective: str = "pymc"
+    objective: object = "pymc"     # "pymc", "reference", or a user's pm.Model (train's model=)
     fast_path: bool | None = None
 
     def __post_init__(self):
@@ -78,9 +78,21 @@ class TrainConfig:
         for name in ("shuffle", "decay_bias", "check_finite"):
             put(name, as_flag(getattr(self, name), name))
         put("momentum", float(as_fraction(self.momentum, "momentum")))
-        for name, allowed in (("init", INITS), ("objective", ("pymc", "reference")), ("decay", DECAYS),
-                              ("penalty", ("l1", "l2")), ("l1_method", L1_METHODS)):
+        for name, allowed in (("init", INITS), ("decay", DECAYS), ("penalty", ("l1", "l2")),
+                              ("l1_method", L1_METHODS)):
             as_choice(getattr(self, name), name, allowed)
+        if isinstance(self.objective, str):
+            as_choice(self.objective, "objective", ("pymc", "reference"))
+        else:       # a user's model (train's model=): its prior is the penalty
+            from bayeswd.models import check_model
+
+            check_model(self.objective)
+            if self.penalty != "l2" or self.decay != "coupled" or self.decay_bias:
+                raise ValueError("with model=, the model's prior is the penalty: leave penalty, decay and "
+                                 "decay_bias at their defaults")
+            if self.fast_path:
+                raise ValueError("the row-space fast path is proven for bayeswd's own J only: with model=, leave "
+                                 "fast_path unset")
         if self.penalty == "l1" and self.decay == "decoupled":
             raise ValueError("decoupled decay is an L2 notion; use penalty='l2' or decay='coupled'")
         if self.proximal and self.optimizer != "sgd":
@@ -104,7 +116,8 @@ class TrainConfig:
 
     @property
     def row_space_exact(self) -> bool:
-        return keeps_row_space(self.optimizer, self.decay, self.penalty, self.proximal)
+        return isinstance(self.objective, str) and keeps_row_space(self.optimizer, self.decay, self.penalty,
+                                                                   self.proximal)
 
     def describe(self) -> dict:
         """The configuration as plain values (a passed transformation by its type name), for a result's
@@ -112,6 +125,8 @@ class TrainConfig:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         if is_transformation(self.optimizer):
             out["optimizer"] = f"optax transformation ({type(self.optimizer).__name__})"
+        if not isinstance(self.objective, str):
+            out["objective"] = "model (the user's pm.Model)"
         return out
 
 
@@ -137,7 +152,7 @@ class Spec:
     momentum: float
     fixed_start: bool
     shuffle: bool
-    objective: str
+    objective: object       # "pymc", "reference" or the user's pm.Model (hashed by identity)
     coordinates: str = "full"
 
     @classmethod

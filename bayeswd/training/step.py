@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from bayeswd.backend import Objective, compile_objective, reference_objective
+from bayeswd.backend import Objective, compile_objective, model_objective, reference_objective
 from bayeswd.objective import soft_threshold
 from bayeswd.training.config import Spec
 from bayeswd.training.optimizers import shorthand
@@ -45,7 +45,10 @@ class Trainer(NamedTuple):
 
 
 def objective_for(spec: Spec) -> Objective:
-    """J for ``spec``'s weight shape, compiled from the PyMC model (or the hand-typed JAX reference)."""
+    """J for ``spec``'s weight shape, compiled from the PyMC model (or the hand-typed JAX reference, or the
+    user's model: its negative log-posterior per row)."""
+    if not isinstance(spec.objective, str):
+        return model_objective(spec.objective)
     build = compile_objective if spec.objective == "pymc" else reference_objective
     return build(spec.p, spec.k, spec.prior, spec.decay_bias)
 
