@@ -35,7 +35,18 @@ def lam_from_prior(noise_sd: float, prior_sd: float, n: float) -> float:
 
 def prior_sd_from_lam(lam: float, noise_sd: float, n: float) -> float:
     """τ = σ / √(n λ): the prior sd whose MAP is the minimizer of J at ``lam`` (λ > 0)."""
-    return as_positive(noise_sd, "noise_sd") / (as_positive(n, "n") * as_positive(lam, "lam")) ** 0.5
+    sigma, n, lam = as_positive(noise_sd, "noise_sd"), as_positive(n, "n"), as_positive(lam, "lam")
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        tau = float(np.float64(sigma) / np.sqrt(np.float64(n) * lam))
+    return _positive_result(tau, f"τ = σ/√(nλ) for lam={lam!r}, n={n!r}", "use a larger lam or n (or another noise_sd)")
+
+
+def _positive_result(value: float, what: str, fix: str) -> float:
+    """A width must come out finite and > 0 (an underflow to 0 is as unusable as an overflow)."""
+    finite_result(value, what, fix)
+    if not value > 0:
+        raise ValueError(f"{what} underflowed to 0 in float64; {fix}")
+    return value
 
 
 def bayes_optimal_lam(noise_sd: float, prior_sd: float, n: float) -> float:
@@ -63,7 +74,11 @@ def lasso_alpha_from_laplace_scale(scale: float, noise_sd: float, n: float) -> f
 
 
 def laplace_scale_from_lasso_alpha(alpha: float, noise_sd: float, n: float) -> float:
-    return as_positive(noise_sd, "noise_sd") ** 2 / (n * as_positive(alpha, "alpha"))
+    """s = σ²/(nα): the Laplace scale whose MAP is the lasso at ``alpha`` (α > 0)."""
+    sigma, n, alpha = as_positive(noise_sd, "noise_sd"), as_positive(n, "n"), as_positive(alpha, "alpha")
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        scale = float(np.float64(sigma) * (sigma / (np.float64(n) * alpha)))
+    return _positive_result(scale, f"s = σ²/(nα) for alpha={alpha!r}, n={n!r}", "use a larger alpha or n")
 
 
 @dataclass(frozen=True)

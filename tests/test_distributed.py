@@ -15,7 +15,7 @@ def _assert_equal(got, want, tol=1e-12):
     np.testing.assert_array_equal(np.asarray(got.w0), want.w0)
 
 
-def test_768_models_on_a_two_worker_local_cluster_equal_the_local_sweep(d2l, tmp_path):
+def test_768_models_on_a_two_worker_local_cluster_equal_the_local_sweep(d2l, tmp_path, capsys):
     lams, seeds = np.linspace(0, 10, 96), list(range(8))          # 96 × 8 = 768 models, two blocks of 512
     local = train(d2l, lams, seed=seeds)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -27,8 +27,12 @@ def test_768_models_on_a_two_worker_local_cluster_equal_the_local_sweep(d2l, tmp
         # named tasks: the dashboard and the task stream say what runs, not a hash
         keys = [str(task["key"]) for task in stream.data]
         assert keys and all(k.startswith("bayeswd-train-block-") for k in keys), keys
-        stored = train(d2l, lams, seed=seeds, client=client, store=tmp_path / "sweep.zarr")
+        capsys.readouterr()
+        stored = train(d2l, lams, seed=seeds, client=client, store=tmp_path / "sweep.zarr", progress=True)
         _assert_equal(stored, local)
+        # progress: one plain line per finished block
+        lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("bayeswd: train block")]
+        assert [line.split()[3] for line in lines] == ["1/2", "2/2"], lines
     # the store says what made it
     import json
 

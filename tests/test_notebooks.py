@@ -8,8 +8,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 
 
-def test_there_are_three_teaching_notebooks():
-    assert {p.stem for p in NOTEBOOKS} >= {"weight_decay_is_a_prior", "init_you_cannot_forget", "choosing_lambda"}
+def test_there_are_the_teaching_notebooks():
+    assert {p.stem for p in NOTEBOOKS} >= {"weight_decay_is_a_prior", "init_you_cannot_forget", "choosing_lambda",
+                                           "the_bayesian_view"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -47,3 +47,19 @@ def test_every_readme_python_block_runs(tmp_path, monkeypatch):
     assert (tmp_path / "sweep.zarr").exists() and scope["run"].result is not None
     client.close()
     cluster.close()
+
+
+def test_every_python_block_of_the_docs_runs(tmp_path, monkeypatch):
+    """The same for the documentation pages: each page's blocks in order, in one namespace."""
+    monkeypatch.chdir(tmp_path)
+    pages = sorted((ROOT / "docs").glob("*.md"))
+    ran = 0
+    for page in pages:
+        scope = {"__name__": "__docs__"}
+        blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), re.M | re.S)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i, block in enumerate(blocks, 1):
+                exec(compile(block, f"{page.name} block {i}", "exec"), scope)
+                ran += 1
+    assert ran >= 1

@@ -26,7 +26,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-from bayeswd._validate import as_count, as_penalty, as_positive_int
+from bayeswd._validate import as_count, as_flag, as_penalty, as_positive_int
 from bayeswd.data import Dataset, feature_names
 from bayeswd.exceptions import BudgetError, TrainingDiverged
 from bayeswd.training import coordinates
@@ -108,7 +108,7 @@ def train(dataset: Dataset, lam=0.0, *, lr: float | None = None, epochs: int = 1
           decay_bias: bool = False, shuffle: bool = True, w0=None, b0=None,
           check_finite: bool = True, objective: str = "pymc", fast_path: bool | None = None,
           client=None, store: str | os.PathLike | None = None, workers: int | None = None,
-          model=None) -> TrainRun:
+          progress: bool = False, model=None) -> TrainRun:
     """Train by gradient descent on J(w, b) = Σ‖r‖²/(2n) + (λ/2)‖w‖² (or + λ‖w‖₁ for ``penalty="l1"``).
 
     ``lam``, ``seed`` and ``init_sd`` each take one value or any iterable of values (a sweep: every λ
@@ -141,7 +141,8 @@ def train(dataset: Dataset, lam=0.0, *, lr: float | None = None, epochs: int = 1
     ``client`` (a ``dask.distributed.Client``) runs the sweep as blocks of equal shape on its
     workers (``workers`` threads each, default 1); ``store`` (a path ending in ``.zarr``) has each
     block write its region of a new Zarr store, and the result is read lazily from it — for
-    sweeps larger than memory (``w0``/``b0`` then live in ``result`` too).
+    sweeps larger than memory (``w0``/``b0`` then live in ``result`` too). ``progress=True`` prints a
+    line on stderr as each Dask block finishes (the tasks are named ``bayeswd-train-block-…``).
     """
     if not isinstance(dataset, Dataset):
         raise ValueError("train takes a bayeswd.Dataset; build one with bayeswd.d2l_data() or bayeswd.load(path)")
@@ -162,7 +163,7 @@ def train(dataset: Dataset, lam=0.0, *, lr: float | None = None, epochs: int = 1
                          "width in the model")
     if workers is not None:
         workers = as_positive_int(workers, "workers")
-    executor = executor_for(client, _check_store(store), workers)
+    executor = executor_for(client, _check_store(store), workers, as_flag(progress, "progress"))
     _check_request(dataset, config, lams, seeds, init_sds, executor.block_models)
 
     inputs = _sweep_inputs(dataset, config, init_sds, w0, b0)
@@ -201,7 +202,7 @@ def _check_request(dataset: Dataset, config: TrainConfig, lams, seeds, init_sds,
     n, p = dataset.X_train.shape
     # The start's loss is about init_sd²·‖X‖²_F/(2n): refuse a start whose loss float64 cannot hold.
     with np.errstate(over="ignore"):
-        start_scale = max(init_sds) ** 2 * float(np.sum(dataset.X_train**2))
+        start_scale = np.float64(max(init_sds)) ** 2 * float(np.sum(dataset.X_train**2))
     if not np.isfinite(start_scale) or start_scale > 1e300:
         raise ValueError(f"init_sd={max(init_sds):g} makes the starting loss overflow float64 on these inputs; use "
                          f"an init_sd below {np.sqrt(1e300 / max(float(np.sum(dataset.X_train**2)), 1e-300)):.3g}")
