@@ -26,7 +26,22 @@ __all__ = [
 
 
 def lam_from_prior(noise_sd: float, prior_sd: float, n: float) -> float:
-    """λ = σ² / (n τ²): the Gaussian prior N(0, τ²) with noise sd σ as a penalty on J."""
+    """λ = σ² / (n τ²): the Gaussian prior N(0, τ²) with noise sd σ as a penalty on J.
+
+    Parameters
+    ----------
+    noise_sd : float
+        σ.
+    prior_sd : float
+        τ.
+    n : float
+        Training rows (the sum of frequency weights).
+
+    Returns
+    -------
+    float
+        λ in J = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖².
+    """
     sigma, tau, n = as_positive(noise_sd, "noise_sd"), as_positive(prior_sd, "prior_sd"), as_positive(n, "n")
     with np.errstate(over="ignore", divide="ignore"):
         lam = float(np.float64(sigma / tau) ** 2 / n)
@@ -34,7 +49,22 @@ def lam_from_prior(noise_sd: float, prior_sd: float, n: float) -> float:
 
 
 def prior_sd_from_lam(lam: float, noise_sd: float, n: float) -> float:
-    """τ = σ / √(n λ): the prior sd whose MAP is the minimizer of J at ``lam`` (λ > 0)."""
+    """τ = σ / √(n λ): the prior sd whose MAP is the minimizer of J at ``lam`` (λ > 0).
+
+    Parameters
+    ----------
+    lam : float
+        λ > 0 in J = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖².
+    noise_sd : float
+        σ.
+    n : float
+        Training rows.
+
+    Returns
+    -------
+    float
+        τ.
+    """
     sigma, n, lam = as_positive(noise_sd, "noise_sd"), as_positive(n, "n"), as_positive(lam, "lam")
     with np.errstate(over="ignore", divide="ignore", under="ignore"):
         tau = float(np.float64(sigma) / np.sqrt(np.float64(n) * lam))
@@ -51,22 +81,80 @@ def _positive_result(value: float, what: str, fix: str) -> float:
 
 def bayes_optimal_lam(noise_sd: float, prior_sd: float, n: float) -> float:
     """λ* = σ²/(n τ²): for a rotation-invariant Gaussian prior the posterior mean,
-    which minimizes the expected prediction risk, is the minimizer of J at λ*."""
+    which minimizes the expected prediction risk, is the minimizer of J at λ*.
+
+    Parameters
+    ----------
+    noise_sd : float
+        σ.
+    prior_sd : float
+        τ of the prior the true weights are drawn from.
+    n : float
+        Training rows.
+
+    Returns
+    -------
+    float
+        λ* (canonical J).
+    """
     return lam_from_prior(noise_sd, prior_sd, n)
 
 
 def sklearn_alpha_from_lam(lam: float, n: float) -> float:
-    """scikit-learn ``Ridge(alpha)`` minimizes ‖y − Xw − b‖² + α‖w‖²: α = n λ."""
+    """scikit-learn ``Ridge(alpha)`` minimizes ‖y − Xw − b‖² + α‖w‖²: α = n λ.
+
+    Parameters
+    ----------
+    lam : float
+        λ in J = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖².
+    n : float
+        Training rows.
+
+    Returns
+    -------
+    float
+        scikit-learn's ``Ridge`` alpha.
+    """
     return n * as_penalty(lam)
 
 
 def lam_from_sklearn_alpha(alpha: float, n: float) -> float:
+    """scikit-learn ``Ridge(alpha)`` as λ of J = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖²: λ = α/n.
+
+    Parameters
+    ----------
+    alpha : float
+        ``Ridge``'s alpha.
+    n : float
+        Training rows.
+
+    Returns
+    -------
+    float
+        λ.
+    """
+
     return as_penalty(alpha, "alpha") / n
 
 
 def lasso_alpha_from_laplace_scale(scale: float, noise_sd: float, n: float) -> float:
     """Laplace prior exp(−|w|/s)/(2s): the MAP minimizes (1/2n)‖y − Xw − b‖² + α‖w‖₁
-    (scikit-learn ``Lasso(alpha)``) with α = σ² / (n s)."""
+    (scikit-learn ``Lasso(alpha)``) with α = σ² / (n s).
+
+    Parameters
+    ----------
+    scale : float
+        The Laplace scale s.
+    noise_sd : float
+        σ.
+    n : float
+        Training rows.
+
+    Returns
+    -------
+    float
+        α.
+    """
     sigma, s, n = as_positive(noise_sd, "noise_sd"), as_positive(scale, "scale"), as_positive(n, "n")
     with np.errstate(over="ignore", divide="ignore"):
         alpha = float(np.float64(sigma) * (sigma / s) / n)
@@ -74,7 +162,22 @@ def lasso_alpha_from_laplace_scale(scale: float, noise_sd: float, n: float) -> f
 
 
 def laplace_scale_from_lasso_alpha(alpha: float, noise_sd: float, n: float) -> float:
-    """s = σ²/(nα): the Laplace scale whose MAP is the lasso at ``alpha`` (α > 0)."""
+    """s = σ²/(nα): the Laplace scale whose MAP is the lasso at ``alpha`` (α > 0).
+
+    Parameters
+    ----------
+    alpha : float
+        α > 0 of the lasso objective.
+    noise_sd : float
+        σ.
+    n : float
+        Training rows.
+
+    Returns
+    -------
+    float
+        s.
+    """
     sigma, n, alpha = as_positive(noise_sd, "noise_sd"), as_positive(n, "n"), as_positive(alpha, "alpha")
     with np.errstate(over="ignore", divide="ignore", under="ignore"):
         scale = float(np.float64(sigma) * (sigma / (np.float64(n) * alpha)))
@@ -90,6 +193,23 @@ class Spelling:
     ``decay_coef·wd·w`` to the gradient. Its SGD steps are then exactly bayeswd's
     SGD steps on J with ``lam = wd·decay_coef·k'/loss_scale`` and
     ``lr·loss_scale/k'``, where k' = k if ``mean_over_outputs`` else 1.
+
+    Attributes
+    ----------
+    name : str
+        The framework.
+    loss : str
+        Its loss, as written there.
+    loss_scale : float
+        Its data loss over mean(r²/2).
+    mean_over_outputs : bool
+        Whether the loss also averages over outputs.
+    decay_coef : float
+        The gradient's decay term over ``wd·w``.
+    decays_bias : bool
+        Whether its default decays the bias.
+    note : str
+        One line on the spelling.
     """
 
     name: str
@@ -130,6 +250,26 @@ def from_framework(framework: str, wd: float, lr: float, n_targets: int = 1) -> 
     """Translate a framework's ``(wd, lr)`` into bayeswd's ``(lam, lr, decay_bias)``.
 
     The returned λ is in the canonical convention J = Σᵢ‖rᵢ‖²/(2n) + (λ/2)‖w‖².
+
+    Parameters
+    ----------
+    framework : str
+        A key of :data:`FRAMEWORKS`.
+    wd : float
+        The framework's weight-decay value.
+    lr : float
+        Its learning rate.
+    n_targets : int
+        Outputs k of the model.
+
+    Returns
+    -------
+    lam : float
+        λ of J.
+    lr : float
+        The step on J that follows the same path.
+    decay_bias : bool
+        Whether the framework decays the bias too.
     """
     try:
         spelling = FRAMEWORKS[framework]

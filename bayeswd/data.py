@@ -29,6 +29,23 @@ class Dataset:
 
     ``y`` is (n,) for one target or (n, k) for k targets. ``w_true``, ``b_true``
     and ``noise_sd`` are ``None`` when unknown.
+
+    Parameters
+    ----------
+    X_train, X_val : ndarray, (n, p) and (m, p)
+        Training and validation inputs.
+    y_train, y_val : ndarray, (n,) or (n, k); (m,) or (m, k)
+        Training and validation targets.
+    w_true : ndarray or None
+        The weights that generated the data, (p,) or (p, k), when known.
+    b_true : float, ndarray or None
+        The generating intercept, when known.
+    noise_sd : float or None
+        The generating noise sd σ, when known.
+    name : str
+        A label for reports and figures.
+    meta : dict
+        Free-form facts about the data (a CSV's ``features`` and ``target`` names, the generator's settings).
     """
 
     X_train: np.ndarray
@@ -83,6 +100,24 @@ def d2l_data(seed: int = 0, n_train: int = 20, n_val: int = 100, num_inputs: int
     """The d2l weight-decay data: y = b + Σᵢ w·xᵢ + N(0, noise_sd²), x ~ N(0, I).
 
     The first ``n_train`` rows are the training set, as in d2l's ``Data`` class.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed; the data take their own stream of it (:mod:`bayeswd.streams`).
+    n_train, n_val : int
+        Training and validation rows (d2l: 20 and 100).
+    num_inputs : int
+        The feature count p (d2l: 200).
+    noise_sd : float
+        The noise sd σ.
+    w, b : float
+        Every true weight, and the true intercept.
+
+    Returns
+    -------
+    Dataset
+        With ``w_true``, ``b_true`` and ``noise_sd`` filled in.
     """
     rng = np.random.default_rng(seed)
     n = n_train + n_val
@@ -99,6 +134,22 @@ def multioutput_data(seed: int = 0, n_samples: int = 10_100, n_features: int = 6
 
     Informative coefficients are 100·U(0, 1), the others 0; the bias is U(0, 1)
     (the notebook's ``random.random()``); the first ``n_train`` rows train.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    n_samples, n_train : int
+        All rows, and how many of them train (the rest validate).
+    n_features, n_targets, n_informative : int
+        The feature count p, the target count k, and how many features carry signal.
+    noise_sd : float
+        The noise sd σ.
+
+    Returns
+    -------
+    Dataset
+        ``y`` of shape (n, k), with the true weights (p, k) and intercepts (k,).
     """
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_samples, n_features))
@@ -116,6 +167,20 @@ def mlp_binary_data(seed: int = 0, dim: int = 1000, test_size: float = 0.33) -> 
 
     Shuffled and split like ``train_test_split(test_size=0.33)``: the labels are
     independent of X, so nothing learnable exists and any fit is overfitting.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    dim : int
+        Rows and columns of X.
+    test_size : float
+        The share of rows held out for validation.
+
+    Returns
+    -------
+    Dataset
+        Labels 0/1 in ``y``; no true weights (there is no signal).
     """
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((dim, dim))
@@ -137,6 +202,24 @@ def load(path, target: str | int = -1, *, val_fraction: float = 0.2, noise_sd: f
     of the target column (the column names are kept in ``meta["features"]`` and
     ``meta["target"]``). Rows are split into training and validation with a seeded shuffle.
     ``target`` applies to .csv files only; an .npz names its target array.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npz`` or ``.csv`` file.
+    target : str or int
+        The target column of a ``.csv`` (name or index; default the last).
+    val_fraction : float
+        The share of rows held out when the file is not already split.
+    noise_sd : float or None
+        The noise sd, when the user knows it.
+    seed : int
+        Seeds the train/validation shuffle.
+
+    Returns
+    -------
+    Dataset
+        Validated float64 arrays; a bad file raises ``ValueError`` naming the fix.
     """
     path = Path(path).expanduser()
     if isinstance(target, (bool, np.bool_)) or not isinstance(target, (str, int, np.integer)):

@@ -46,7 +46,19 @@ TOL = 1e-10          # the contraction of the distance to each draw's minimizer 
 
 def centred(X, y=None):
     """The centred design's thin SVD without null directions (the row space the fast path trains) — the one
-    centred-SVD design of bayeswd (``gaussian._design``), with ``Xc`` = X − x̄ beside it."""
+    centred-SVD design of bayeswd (``gaussian._design``), with ``Xc`` = X − x̄ beside it.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, optional
+        Targets (checked beside X).
+
+    Returns
+    -------
+    Design
+    """
     X = np.asarray(X, dtype=np.float64)
     design = _design(X, np.zeros(len(X)) if y is None else y, True)
     return design, X - design.x_mean
@@ -55,7 +67,25 @@ def centred(X, y=None):
 @dataclass(frozen=True)
 class OptimizeDraws:
     """Draws by optimization: ``w`` (K, p), ``b`` (K,), the λ and step schedule used, and the
-    largest bound on any draw's distance to its minimizer, ‖∇J‖/μ (an a-posteriori certificate)."""
+    largest bound on any draw's distance to its minimizer, ‖∇J‖/μ (an a-posteriori certificate).
+
+    Attributes
+    ----------
+    w : ndarray, (K, p)
+        The draws' weights.
+    b : ndarray, (K,)
+        Their intercepts.
+    lam : float
+        The pull's strength.
+    lr : float
+        The step used.
+    steps : int
+        Steps per draw.
+    max_distance : float
+        The certificate.
+    exact : bool
+        Whether the draws follow the posterior exactly.
+    """
 
     w: np.ndarray
     b: np.ndarray
@@ -84,6 +114,31 @@ def optimize_draws(X, y, prior: str, scale: float, noise_sd: float, n_draws: int
     ``prior="gaussian"``: exact (``scale`` = τ, λ = σ²/(nτ²)). ``prior="laplace"``: Laplace(0, s) starts,
     an L1 pull α‖w − w₀‖₁ with α = σ²/(ns) (scikit-learn's Lasso objective), proximal full-batch GD; *not*
     an exact posterior sampler (``exact`` is False), kept to measure how far it is from the Bayesian lasso.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    prior : {"gaussian", "laplace"}
+        The prior family.
+    scale : float
+        τ or s.
+    noise_sd : float
+        σ.
+    n_draws : int
+        Draws K.
+    seed : int
+        The run's seed.
+    tol : float
+        The contraction each run must reach.
+    fast_path : bool, optional
+        Passed to :func:`bayeswd.train`.
+
+    Returns
+    -------
+    OptimizeDraws
     """
     from bayeswd.data import Dataset
     from bayeswd.training import train
@@ -158,7 +213,21 @@ ENSEMBLES = {
 class EnsembleLaw:
     """Mean and variance of an ensemble per direction of the centred design: ``row_mean``/``row_var``
     over the r row-space directions (Vᵀ's rows), ``null_var`` for each of the p − r null directions
-    (whose mean is 0), ``b_mean``/``b_var`` for the intercept at the centred x (b + x̄·w)."""
+    (whose mean is 0), ``b_mean``/``b_var`` for the intercept at the centred x (b + x̄·w).
+
+    Attributes
+    ----------
+    name : str
+        A label.
+    row_mean, row_var : ndarray, (r,)
+        Mean and variance per row-space direction.
+    null_var : float
+        Variance per null direction.
+    null_dims : int
+        p − r.
+    b_mean, b_var : float
+        The intercept's mean and variance at the centred x.
+    """
 
     name: str
     row_mean: np.ndarray
@@ -192,6 +261,31 @@ def ensemble_law(X, y, *, init_sd: float, lam: float, noise_sd: float = 0.0, anc
     Objective (1/2n)‖ỹ − Xc·w − b‖² + (λ/2)‖w − a·w₀‖², a = 1 with ``anchor``; ỹ = y + N(0, noise_sd²)
     (``noise_sd=0``: no target noise). ``steps=None`` is the converged limit (λ = 0: the row space
     converges, the null space keeps the start); otherwise ``steps`` steps of size ``lr``.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    init_sd : float
+        The start's sd.
+    lam : float
+        λ of the objective above.
+    noise_sd : float
+        The target noise added per member.
+    anchor : bool
+        Decay toward the start instead of 0.
+    lr : float, optional
+        The step (with ``steps``).
+    steps : int, optional
+        Steps; None is the converged limit.
+    name : str
+        A label.
+
+    Returns
+    -------
+    EnsembleLaw
     """
     init_sd, lam, noise_sd = as_penalty(init_sd, "init_sd"), as_penalty(lam, "lam"), as_penalty(noise_sd, "noise_sd")
     X = np.asarray(X, dtype=np.float64)
@@ -221,7 +315,23 @@ def ensemble_law(X, y, *, init_sd: float, lam: float, noise_sd: float = 0.0, anc
 
 
 def posterior_law(X, y, prior_sd: float, noise_sd: float) -> EnsembleLaw:
-    """The conjugate posterior (flat bias) in the same coordinates."""
+    """The conjugate posterior (flat bias) in the same coordinates.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    prior_sd : float
+        τ.
+    noise_sd : float
+        σ.
+
+    Returns
+    -------
+    EnsembleLaw
+    """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     n, p = X.shape
@@ -235,7 +345,32 @@ def posterior_law(X, y, prior_sd: float, noise_sd: float) -> EnsembleLaw:
 def three_ensembles(X, y, prior_sd: float, noise_sd: float, *, init_sd: float | None = None,
                     lam: float | None = None, lr: float | None = None, steps: int | None = None) -> dict:
     """The posterior and the three ensembles of :data:`ENSEMBLES` (weight decay at ``lam``, after ``steps``
-    steps of ``lr`` or converged); starts have sd ``init_sd`` (default: the prior sd)."""
+    steps of ``lr`` or converged); starts have sd ``init_sd`` (default: the prior sd).
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    prior_sd : float
+        τ.
+    noise_sd : float
+        σ.
+    init_sd : float, optional
+        The starts' sd.
+    lam : float, optional
+        Weight decay's λ (default σ²/(nτ²)).
+    lr : float, optional
+        The step.
+    steps : int, optional
+        Steps; None is converged.
+
+    Returns
+    -------
+    dict of str to EnsembleLaw
+        ``"posterior"`` and each name of :data:`ENSEMBLES`.
+    """
     n = len(y)
     s = prior_sd if init_sd is None else init_sd
     lam_post = lam_from_prior(noise_sd, prior_sd, n)

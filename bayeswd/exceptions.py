@@ -29,7 +29,13 @@ class UsageError(ValueError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """The run was stopped by a signal; ``signum`` names it (SIGINT for Ctrl-C)."""
+    """The run was stopped by a signal; ``signum`` names it (SIGINT for Ctrl-C).
+
+    Parameters
+    ----------
+    signum : int, optional
+        The signal (default SIGINT).
+    """
 
     def __init__(self, signum=None):
         import signal

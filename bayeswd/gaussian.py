@@ -56,6 +56,13 @@ class GaussianPosterior:
 
     ``mean`` is E[w | y]; ``cov`` is Cov[w | y] (p×p, formed on first use);
     ``b_mean``/``b_sd`` describe the intercept (flat prior), 0 without one.
+
+    Parameters
+    ----------
+    noise_sd : float
+        The noise sd σ.
+    prior_sd : float
+        The prior sd τ of each weight.
     """
 
     noise_sd: float
@@ -125,6 +132,23 @@ def gaussian_posterior(X, y, noise_sd: float, prior_sd: float, *, fit_intercept:
     """Exact posterior of w ~ N(0, τ²I) under y = Xw + b + N(0, σ²I).
 
     Its mean minimizes J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖² at λ = σ²/(nτ²).
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    noise_sd : float
+        The noise sd σ.
+    prior_sd : float
+        The prior sd τ.
+    fit_intercept : bool
+        Whether the model has an intercept (flat prior, integrated out by centring).
+
+    Returns
+    -------
+    GaussianPosterior
     """
     sigma, tau = as_positive(noise_sd, "noise_sd"), as_positive(prior_sd, "prior_sd")
     for name, value in (("noise_sd", sigma), ("prior_sd", tau)):
@@ -155,6 +179,24 @@ def evidence_path(X, y, lams, *, noise_sd: float | None = None, fit_intercept: b
     σ̂² = Q/n_eff, Q = Σ cᵢ²/(1 + dᵢ²/(nλ)) + ‖y − UUᵀy‖², and the profile is
     −½[n_eff(log 2πσ̂² + 1) + Σ log(1 + dᵢ²/(nλ))]. The flatness of this curve says how
     much the training data alone can tell apart the λ values.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    lams : array_like, (L,)
+        λ > 0 values in J = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖².
+    noise_sd : float, optional
+        A known σ; profiled out when None.
+    fit_intercept : bool
+        Whether a flat intercept is integrated out.
+
+    Returns
+    -------
+    EvidencePath
+        ``lams``, ``log_evidence`` (nats) and ``noise_sd`` (σ used at each λ).
     """
     D = _design(X, y, fit_intercept)
     lams = np.atleast_1d(np.asarray(lams, dtype=float))
@@ -175,7 +217,25 @@ def evidence_path(X, y, lams, *, noise_sd: float | None = None, fit_intercept: b
 
 @dataclass(frozen=True)
 class EmpiricalBayesFit:
-    """Type-II maximum-likelihood noise sd and prior sd, and the λ they imply."""
+    """Type-II maximum-likelihood noise sd and prior sd, and the λ they imply.
+
+    Attributes
+    ----------
+    noise_sd, prior_sd : float
+        σ and τ at the evidence's maximum.
+    lam : float
+        λ = σ²/(nτ²) in J = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖² (inf at the boundary).
+    log_evidence : float
+        log p(y | σ, τ) there.
+    effective_params : float
+        g, the number of well-determined directions.
+    n_iter : int
+        Fixed-point iterations taken.
+    converged : bool
+        Whether the tolerance was met.
+    boundary : bool
+        True when the evidence peaks at τ → 0.
+    """
 
     noise_sd: float
     prior_sd: float
@@ -207,6 +267,27 @@ def empirical_bayes(X, y, *, fit_intercept: bool = True, max_iter: int = 1000, t
     (``boundary=True``, ``prior_sd = 0``, ``lam = inf``, σ from the spread of y) instead of NaN.
     A constant y raises a ValueError. ``n_obs`` counts the observations when the rows of ``X`` and ``y``
     were scaled by √weight for frequency weights (their sum; the row count by default).
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    fit_intercept : bool
+        Whether a flat intercept is integrated out.
+    max_iter : int
+        Iteration limit.
+    tol : float
+        Relative change that stops the iteration.
+    hyperprior : tuple of 4 floats
+        (a₁, a₂, l₁, l₂); zeros give pure type-II maximum likelihood.
+    n_obs : float, optional
+        The observation count when rows were scaled by √weight.
+
+    Returns
+    -------
+    EmpiricalBayesFit
     """
     D = _design(X, y, fit_intercept)
     if n_obs is not None:

@@ -106,6 +106,29 @@ class PriorGroup:
     ``prior_sd`` (Gaussian) and ``laplace_scale`` need the noise sd (or an "nll" loss);
     ``prior_sd_over_noise_sd`` = 1/√(nλ) needs neither. ``equivalents`` maps each framework to
     its knob for the same prior; ``box_radius`` is AdamW's ‖w‖∞ bound 1/wd.
+
+    Attributes
+    ----------
+    name : str
+        ``"weight"`` or ``"bias"``.
+    family : str
+        ``"gaussian"``, ``"laplace"``, ``"flat"`` or ``"none"``.
+    lam : float or None
+        Canonical λ (or α for Laplace).
+    prior_sd, laplace_scale : float or None
+        The prior's scale.
+    prior_sd_over_noise_sd : float or None
+        τ/σ = 1/√(nλ).
+    prior_precision : float or None
+        1/τ².
+    equivalents : Mapping
+        Each framework's knob for the same prior.
+    box_radius : float or None
+        AdamW's bound on ‖w‖∞.
+    box_binds : bool or None
+        Whether that bound can bind.
+    notes : tuple of str
+        Caveats.
     """
 
     name: str
@@ -136,6 +159,33 @@ class ImpliedPrior:
     exact for SGD and heavy-ball momentum on a linear model; None under Adam),
     ``early_stopping_lam`` ≈ 1/(η·T) (gradient flow ↔ ridge, Ali et al. 2019),
     ``timescale_steps`` τ_iter = 1/(η·coef·wd) and ``timescale_epochs`` τ_iter·B/N.
+
+    Attributes
+    ----------
+    settings : Mapping
+        The settings as read (framework, optimizer, loss, weight_decay, lr, ...).
+    groups : Mapping of str to PriorGroup
+        The prior per parameter group.
+    noise_sd : float or None
+        σ used for the prior's scale.
+    noise_sd_source : str
+        Where σ came from (given, the loss, unknown).
+    steps, steps_per_epoch : int or None
+        Steps taken and per epoch.
+    lr_canonical : float or None
+        The step on J.
+    decay_per_step : float or None
+        The factor decay alone applies per step.
+    null_space_survival : float or None
+        The share of the init's null-space part left.
+    init_null_sd : float or None
+        The sd of that part left, per direction, for a N(0, init_sd²) start.
+    early_stopping_lam : float or None
+        The λ early stopping alone acts like.
+    timescale_steps, timescale_epochs : float or None
+        The decay's time constant.
+    warnings : tuple of str
+        What the reading could not take at face value.
     """
 
     settings: Mapping
@@ -172,7 +222,25 @@ class ImpliedPrior:
 
 @dataclass(frozen=True)
 class FrameworkSettings:
-    """The knob that implements a chosen prior in one framework (``settings_for_prior``)."""
+    """The knob that implements a chosen prior in one framework (``settings_for_prior``).
+
+    Attributes
+    ----------
+    framework, optimizer, loss : str
+        The setting's context.
+    knob : str
+        The argument to set (``weight_decay``, ``wd``, ...).
+    weight_decay : float
+        Its value.
+    lam : float
+        The canonical λ it implements.
+    lr : float or None
+        The learning rate in the framework's units.
+    decay_bias : bool
+        Whether the bias should be decayed (False).
+    notes : tuple of str
+        Caveats.
+    """
 
     framework: str
     optimizer: str
@@ -228,30 +296,48 @@ def implied_prior(framework: str = "pytorch", optimizer: str = "sgd", weight_dec
 
     Parameters
     ----------
-    framework : "pytorch" (alias "torch"), "optax" ("jax"), "keras" ("tensorflow"), "mxnet",
+    framework : str
+        "pytorch" (alias "torch"), "optax" ("jax"), "keras" ("tensorflow"), "mxnet",
         "d2l-scratch" ("scratch"), "sklearn" (``Ridge``/``Lasso`` alpha) or "glmnet" (lambda).
-    optimizer : "sgd" (with ``momentum``), "adam" (decay added to the gradient: Adam with L2) or
+    optimizer : str
+        "sgd" (with ``momentum``), "adam" (decay added to the gradient: Adam with L2) or
         "adamw" (decoupled decay); "closed-form" for sklearn and glmnet.
-    weight_decay : the framework's knob (``weight_decay``, ``l2(wd)``, ``alpha``, ``lambda``).
-    n : training rows. lr, batch_size, epochs or steps : the run (batch_size defaults to n).
-    loss : "mse" (mean r², PyTorch ``MSELoss``, Keras ``MeanSquaredError``), "half_mse" (mean r²/2,
+    weight_decay : float
+        The framework's knob (``weight_decay``, ``l2(wd)``, ``alpha``, ``lambda``).
+    n : int
+        Training rows.
+    lr, batch_size, epochs, steps : optional
+        The run (``batch_size`` defaults to n; ``epochs`` or ``steps``).
+    loss : str, optional
+        "mse" (mean r², PyTorch ``MSELoss``, Keras ``MeanSquaredError``), "half_mse" (mean r²/2,
         ``optax.l2_loss``, d2l's ``squared_loss``), "sse"/"half_sse" (summed over the batch:
         ``reduction='sum'``), "nll"/"sum_nll" (a negative log-likelihood: BCE, cross-entropy;
         no noise sd needed). Defaults to the framework's usual loss.
-    penalty : "l2" (Gaussian prior) or "l1" (Laplace prior; the knob multiplies Σ|w| in the loss).
-    decay : "coupled" (added to the gradient) or "decoupled" (w ← w − η·wd·w); default by optimizer.
-    decay_bias : whether the decay reaches the bias; default the framework's (PyTorch and optax
+    penalty : {"l2", "l1"}
+        "l2" (Gaussian prior) or "l1" (Laplace prior; the knob multiplies Σ|w| in the loss).
+    decay : {"coupled", "decoupled"}, optional
+        Added to the gradient, or w ← w − η·wd·w; default by optimizer.
+    decay_bias : bool, optional
+        Whether the decay reaches the bias; default the framework's (PyTorch and optax
         decay every parameter they are given).
-    noise_sd : σ of a squared-error loss; else estimated from ``data`` ((X, y) or a Dataset).
-    momentum : heavy-ball momentum (PyTorch/optax form); it moves no fixed point.
-    init_sd : the init's sd, to report the null-space part a finite run leaves.
-    n_outputs : k targets averaged over by a mean loss.
-    scale_invariant : the weights feed a normalization layer (BatchNorm, LayerNorm).
+    noise_sd : float, optional
+        σ of a squared-error loss; else estimated from ``data``.
+    data : tuple or Dataset, optional
+        (X, y) or a Dataset to estimate σ from.
+    momentum : float
+        Heavy-ball momentum (PyTorch/optax form); it moves no fixed point.
+    init_sd : float, optional
+        The init's sd, to report the null-space part a finite run leaves.
+    n_outputs : int
+        k targets averaged over by a mean loss.
+    scale_invariant : bool
+        The weights feed a normalization layer (BatchNorm, LayerNorm).
 
     Returns
     -------
-    ImpliedPrior with ``groups["weight"]`` and ``groups["bias"]``. The canonical λ is that of
-    J(w, b) = (1/2n)Σ‖rᵢ‖² + (λ/2)‖w‖², and τ = σ/√(nλ).
+    ImpliedPrior
+        With ``groups["weight"]`` and ``groups["bias"]``. The canonical λ is that of
+        J(w, b) = (1/2n)Σ‖rᵢ‖² + (λ/2)‖w‖², and τ = σ/√(nλ).
 
     Notes
     -----
@@ -498,6 +584,33 @@ def settings_for_prior(prior_sd: float, noise_sd: float | None, n: int, framewor
     the framework's knob for λ. ``noise_sd`` may be None only for an "nll" loss. ``lr``, if given,
     is a step on J and is returned in the framework's units (lr_J/κ), so the run follows the
     same path. The bias should be left out of the decay (``decay_bias`` is False).
+
+    Parameters
+    ----------
+    prior_sd : float
+        τ (or the Laplace scale s).
+    noise_sd : float or None
+        σ; None only for an "nll" loss.
+    n : int
+        Training rows.
+    framework : str
+        A key of :data:`FRAMEWORK_SPECS`.
+    optimizer : str
+        The framework's optimizer.
+    prior : {"gaussian", "laplace"}
+        The prior family.
+    loss : str, optional
+        A key of :data:`LOSSES` (default the framework's MSE).
+    batch_size : int, optional
+        Minibatch size (None: full batch).
+    n_outputs : int
+        Outputs k.
+    lr : float, optional
+        A step on J to translate.
+
+    Returns
+    -------
+    FrameworkSettings
     """
     spec = _framework(framework)
     optimizer = as_choice(str(optimizer).lower(), "optimizer", spec.optimizers)

@@ -39,7 +39,17 @@ OPTIONAL_SAMPLERS = ("numpyro", "nutpie")
 
 
 def installed(sampler: str) -> bool:
-    """Whether ``sampler`` can run here: the optional NUTS back-ends need their package."""
+    """Whether ``sampler`` can run here: the optional NUTS back-ends need their package.
+
+    Parameters
+    ----------
+    sampler : str
+        A name of :data:`SAMPLERS`.
+
+    Returns
+    -------
+    bool
+    """
     import importlib.util
 
     return sampler not in OPTIONAL_SAMPLERS or importlib.util.find_spec(sampler) is not None
@@ -85,6 +95,27 @@ class MAPEstimate:
     ``penalty`` is λ (Gaussian) or α (Laplace) in the canonical objective, and
     ``objective`` is that objective at (w, b). For the Laplace prior ``lasso`` holds the
     proximal-gradient solution with exact zeros and its (lower or equal) objective.
+
+    Attributes
+    ----------
+    w : ndarray, (p,)
+        The weights at the MAP.
+    b : float
+        The intercept.
+    prior : str
+        ``"gaussian"``, ``"laplace"`` or ``"model"`` (a model handed in).
+    scale : float
+        The prior scale (τ or s); NaN for a model.
+    noise_sd : float
+        σ used; NaN for a model.
+    penalty : float
+        λ (Gaussian) or α (Laplace) of the canonical objective; NaN for a model.
+    objective : float
+        That objective at (w, b) (a model's: −log p(w, b | y)/n up to a constant).
+    method : str
+        The ``scipy.optimize`` method ``find_MAP`` used.
+    lasso : LassoFit or None
+        The exact lasso for the Laplace prior.
     """
 
     w: np.ndarray
@@ -117,6 +148,25 @@ def map_estimate(dataset: Dataset, prior: str | None = None, scale: float | None
     unless ``method``; ``prior``, ``scale`` and ``noise_sd`` are then the model's business and not given.
     The estimate's ``objective`` is then the model's negative log-posterior per row,
     −log p(w, b | y)/n (up to a constant), and ``penalty``, ``scale`` and ``noise_sd`` are NaN.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The training rows are used.
+    prior : {"gaussian", "laplace"}
+        The prior family (``penalty`` "l2" or "l1"); not given with ``model``.
+    scale : float
+        τ (Gaussian) or s (Laplace); not given with ``model``.
+    noise_sd : float, optional
+        σ; default the dataset's, else empirical Bayes.
+    method : str, optional
+        A ``scipy.optimize.minimize`` method for ``pm.find_MAP``.
+    model : pymc.Model, optional
+        A model to find the MAP of instead.
+
+    Returns
+    -------
+    MAPEstimate
     """
     if model is not None:
         return _model_map(dataset, model, prior, scale, noise_sd, method)
@@ -154,7 +204,27 @@ def map_estimate(dataset: Dataset, prior: str | None = None, scale: float | None
 @dataclass(frozen=True)
 class Diagnostics:
     """ArviZ convergence diagnostics, worst case over all parameters, with what the bars need: the
-    chains, draws per chain and scalar parameters checked, and the smallest E-BFMI (NaN without energy)."""
+    chains, draws per chain and scalar parameters checked, and the smallest E-BFMI (NaN without energy).
+
+    Attributes
+    ----------
+    max_rhat : float
+        The largest rank-normalized R-hat.
+    min_ess_bulk, min_ess_tail : float
+        The smallest bulk and tail effective sample sizes.
+    divergences : int
+        Divergent transitions.
+    max_depth_hits : int
+        Transitions that hit the tree-depth limit.
+    seconds : float
+        Sampling time.
+    chains, draws : int
+        Chains and draws per chain.
+    params : int
+        Scalar parameters checked.
+    min_ebfmi : float
+        The smallest E-BFMI over chains (NaN without energy).
+    """
 
     max_rhat: float
     min_ess_bulk: float
@@ -195,7 +265,21 @@ class Diagnostics:
 
 
 def diagnose(tree, var_names=("w", "b"), seconds: float = float("nan")) -> Diagnostics:
-    """Worst R-hat, bulk and tail ESS over ``var_names``, divergences and max-tree-depth hits."""
+    """Worst R-hat, bulk and tail ESS over ``var_names``, divergences and max-tree-depth hits.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        A sampler's output.
+    var_names : sequence of str
+        The variables checked.
+    seconds : float
+        Sampling time, recorded as given.
+
+    Returns
+    -------
+    Diagnostics
+    """
     post = tree["posterior"]
     names = [v for v in var_names if v in post]
 
@@ -251,6 +335,23 @@ def complete_tree(tree, dataset: Dataset, noise_sd: float, *, predictive: bool =
     ``observed_data`` (the training targets, dimension ``obs``), ``log_likelihood`` (the
     pointwise log N(yᵢ; xᵢ·w + b, σ²) of every draw, what ``az.loo`` and ``az.compare``
     need) and, with ``predictive``, ``posterior_predictive`` (yᵢ drawn from that normal).
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        Draws of ``w`` and ``b`` in ``posterior``.
+    dataset : Dataset
+        The training rows and feature names.
+    noise_sd : float
+        σ of the pointwise likelihood.
+    predictive : bool
+        Add ``posterior_predictive``.
+    seed : int
+        Seeds the predictive draws.
+
+    Returns
+    -------
+    xarray.DataTree
     """
     import xarray as xr
 
@@ -297,6 +398,38 @@ def sample_posterior(dataset: Dataset, prior: str | None = None, scale: float | 
     :func:`bayeswd.models.check_model`) samples that model by NUTS (``sampler`` "pymc", "numpyro" or
     "nutpie", in its own parameterization); the tree's ``log_likelihood`` is then the model's own
     (``pm.compute_log_likelihood``), and ``prior``, ``scale`` and ``noise_sd`` are not given.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The training rows are used.
+    prior : {"gaussian", "laplace"}
+        The prior family; not given with ``model``.
+    scale : float
+        τ (Gaussian) or s (Laplace); not given with ``model``.
+    noise_sd : float, optional
+        σ; default the dataset's, else empirical Bayes.
+    sampler : {"pymc", "numpyro", "nutpie", "exact", "optimize", "gibbs"}
+        How to draw.
+    parameterization : {"svd", "raw"}
+        NUTS's basis.
+    mass : {"diag", "dense"}
+        NUTS's mass matrix.
+    chains, draws, tune : int
+        Chains, kept draws per chain, and tuning draws per chain.
+    seed : int
+        The run's seed (each chain its own stream).
+    predictive : bool
+        Add ``posterior_predictive`` on the training rows.
+    progressbar : bool
+        Show PyMC's progress bar.
+    model : pymc.Model, optional
+        A model to sample instead (NUTS samplers).
+
+    Returns
+    -------
+    xarray.DataTree
+        ``attrs`` carries the :class:`Diagnostics` and the settings.
     """
     chains, draws = as_positive_int(chains, "chains"), as_positive_int(draws, "draws")
     tune = as_count(tune, "tune", low=0)
@@ -436,7 +569,17 @@ def _nuts(model, sampler: str, mass: str, *, draws: int, tune: int, chains: int,
 
 @dataclass(frozen=True)
 class Predictive:
-    """Posterior predictive on held-out rows: mean, sd and interval coverage."""
+    """Posterior predictive on held-out rows: mean, sd and interval coverage.
+
+    Attributes
+    ----------
+    mean, sd : ndarray, (m,)
+        Predictive mean and sd per held-out row.
+    coverage_50, coverage_90 : float
+        Shares of held-out targets inside the central 50% and 90% intervals.
+    mse : float
+        MSE of the predictive mean.
+    """
 
     mean: np.ndarray
     sd: np.ndarray
@@ -446,7 +589,25 @@ class Predictive:
 
 
 def posterior_predictive(tree, X, y, noise_sd, seed: int = 0) -> Predictive:
-    """Predictive y* = x·w + b + ε over the posterior draws; ε ~ N(0, σ²) (σ per draw if sampled)."""
+    """Predictive y* = x·w + b + ε over the posterior draws; ε ~ N(0, σ²) (σ per draw if sampled).
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        Posterior draws of ``w`` and ``b`` (and ``noise_sd`` if sampled).
+    X : array_like, (m, p)
+        Held-out inputs.
+    y : array_like, (m,)
+        Held-out targets.
+    noise_sd : float
+        σ when not sampled.
+    seed : int
+        Seeds the noise draws.
+
+    Returns
+    -------
+    Predictive
+    """
     post = tree["posterior"]
     w = np.asarray(post["w"]).reshape(-1, np.asarray(post["w"]).shape[-1])
     b = np.asarray(post["b"]).reshape(-1)
@@ -466,6 +627,22 @@ def full_bayes(dataset: Dataset, *, chains: int = 4, draws: int = 1000, tune: in
     The posterior of (σ, τ) is sampled; λ = σ²/(nτ²) (canonical J convention) is a
     deterministic; w and b are then drawn exactly from their conjugate posterior given
     each (σ, τ). Returns a DataTree with noise_sd, prior_sd, lam, w and b.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The training rows are used.
+    chains, draws, tune : int
+        NUTS chains, kept draws and tuning draws per chain.
+    seed : int
+        The run's seed.
+    sampler : {"pymc", "numpyro", "nutpie"}
+        The NUTS back-end.
+
+    Returns
+    -------
+    xarray.DataTree
+        With ``feature`` coords on ``w`` and a ``log_likelihood`` group.
     """
     X, y = dataset.X_train, dataset.y_train
     model, B = collapsed_hierarchical_model(X, y)
@@ -496,7 +673,23 @@ def full_bayes(dataset: Dataset, *, chains: int = 4, draws: int = 1000, tune: in
 
 @dataclass(frozen=True)
 class LambdaChoices:
-    """Three ways to choose λ, each in the canonical convention of J."""
+    """Three ways to choose λ, each in the canonical convention of J.
+
+    Attributes
+    ----------
+    full_bayes_median : float
+        The posterior median of λ.
+    full_bayes_interval : tuple of float
+        Its central 90% interval.
+    empirical_bayes : float
+        λ at the evidence's maximum.
+    leave_one_out : float
+        λ at the exact LOO minimum.
+    lams, loo_mse : ndarray, (L,)
+        The LOO curve.
+    lam_draws, noise_sd_draws, prior_sd_draws : ndarray
+        The full-Bayes draws.
+    """
 
     full_bayes_median: float
     full_bayes_interval: tuple[float, float]
@@ -510,7 +703,23 @@ class LambdaChoices:
 
 
 def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 1000, seed: int = 0) -> LambdaChoices:
-    """λ by full Bayes (posterior of σ²/(nτ²)), empirical Bayes (type-II ML) and exact LOO."""
+    """λ by full Bayes (posterior of σ²/(nτ²)), empirical Bayes (type-II ML) and exact LOO.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The training rows are used.
+    lams : array_like, optional
+        The LOO grid.
+    chains, draws : int
+        NUTS chains and draws per chain for full Bayes.
+    seed : int
+        The run's seed.
+
+    Returns
+    -------
+    LambdaChoices
+    """
     X, y = dataset.X_train, dataset.y_train
     lams = np.logspace(-4, 3, 400) if lams is None else np.asarray(lams, dtype=float)
     path = ridge_path(X, y, lams)

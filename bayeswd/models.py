@@ -35,6 +35,27 @@ def linear_regression(X, y, *, prior: str = "gaussian", strength: float = 1.0, n
     ``y`` of shape (n, k) gives k independent outputs sharing σ and the prior. ``features``
     (labels, one per column of X) gives the model the coords ``feature`` (and ``target`` for
     several outputs), so its draws are labelled; the compiled log-density is the same.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs (centred by the caller for gradient methods).
+    y : array_like, (n,) or (n, k)
+        Targets.
+    prior : {"gaussian", "laplace"}
+        The prior family.
+    strength : float
+        The prior precision 1/τ² (Gaussian) or 1/s (Laplace), the form the compiled objective takes.
+    noise_sd : float
+        σ.
+    decay_bias : bool
+        Whether the prior also covers the bias.
+    features : sequence of str, optional
+        Feature labels.
+
+    Returns
+    -------
+    pymc.Model
     """
     as_choice(prior, "prior", PRIORS)
     X = np.asarray(X, dtype=np.float64)
@@ -140,7 +161,20 @@ def regression(X, y, *, prior: str = "gaussian", scale: float = 1.0, noise_sd: f
 def check_model(model, num_inputs: int | None = None):
     """What ``model=`` needs of a model handed back, each missing piece one clear line: a ``pm.Model``
     with free variables ``w`` (length ``num_inputs``) and ``b`` on the whole real line, nothing else
-    free, and its data as ``pm.Data("X")`` and ``pm.Data("y")``. Returns the model."""
+    free, and its data as ``pm.Data("X")`` and ``pm.Data("y")``. Returns the model.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        The model to check.
+    num_inputs : int, optional
+        The feature count p ``w`` must have.
+
+    Returns
+    -------
+    pymc.Model
+        ``model`` itself; a missing piece raises ``ValueError``.
+    """
     if not isinstance(model, pm.Model):
         raise ValueError(f"model must be a pymc.Model (build one with bayeswd.models.regression), got "
                          f"{type(model).__name__}")

@@ -26,12 +26,43 @@ def mse(residual, xp=np, rows=None, axis=None):
 
     ``rows`` is given when ``residual`` is a shorter vector of the same norm (a QR-compressed form),
     or a batch of residuals summed over ``axis``.
+
+    Parameters
+    ----------
+    residual : array
+        Residuals.
+    xp : module
+        The array library.
+    rows : int, optional
+        The row count n.
+    axis : int or tuple, optional
+        Axes summed.
+
+    Returns
+    -------
+    array
     """
     return xp.sum(residual**2, axis=axis) / (residual.shape[0] if rows is None else rows)
 
 
 def half_mse(residual, xp=np, rows=None, axis=None):
-    """Σ‖r‖²/(2n): J's data term."""
+    """Σ‖r‖²/(2n): J's data term.
+
+    Parameters
+    ----------
+    residual : array
+        Residuals.
+    xp : module
+        The array library (numpy, jax.numpy).
+    rows : int, optional
+        The row count n.
+    axis : int or tuple, optional
+        Axes summed.
+
+    Returns
+    -------
+    array
+    """
     return mse(residual, xp, rows, axis) / 2
 
 
@@ -40,6 +71,25 @@ def penalty(prior: str, lam, w, b=None, xp=np, axis=None):
 
     ``b`` is penalized only when given (``decay_bias``). ``axis`` sums over those axes only (a
     batch of weight vectors along the others); the default sums everything.
+
+    Parameters
+    ----------
+    prior : {"gaussian", "laplace"}
+        The prior family.
+    lam : float or array
+        λ.
+    w : array
+        Weights.
+    b : array, optional
+        The bias, when penalized.
+    xp : module
+        The array library.
+    axis : int or tuple, optional
+        Axes summed.
+
+    Returns
+    -------
+    array
     """
     parts = [w] if b is None else [w, b]
     if prior == "laplace":
@@ -48,11 +98,48 @@ def penalty(prior: str, lam, w, b=None, xp=np, axis=None):
 
 
 def objective(params: dict, X, y, lam, prior: str = "gaussian", decay_bias: bool = False, xp=np):
-    """J(w, b) at ``params = {"w", "b"}`` on the rows (X, y); λ is the canonical strength."""
+    """J(w, b) at ``params = {"w", "b"}`` on the rows (X, y); λ is the canonical strength.
+
+    Parameters
+    ----------
+    params : dict
+        ``{"w": w, "b": b}``.
+    X : array, (n, p)
+        Inputs.
+    y : array, (n,) or (n, k)
+        Targets.
+    lam : float or array
+        λ.
+    prior : {"gaussian", "laplace"}
+        The prior family.
+    decay_bias : bool
+        Whether b is penalized.
+    xp : module
+        The array library.
+
+    Returns
+    -------
+    array
+        J, a scalar.
+    """
     w, b = params["w"], params["b"]
     return half_mse(X @ w + b - y, xp) + penalty(prior, lam, w, b if decay_bias else None, xp)
 
 
 def soft_threshold(x, t, xp=np):
-    """The proximal map of t‖x‖₁: sign(x)·max(|x| − t, 0), elementwise."""
+    """The proximal map of t‖x‖₁: sign(x)·max(|x| − t, 0), elementwise.
+
+    Parameters
+    ----------
+    x : array
+        Values.
+    t : float or array
+        The threshold.
+    xp : module
+        The array library.
+
+    Returns
+    -------
+    array
+    """
     return xp.sign(x) * xp.maximum(xp.abs(x) - t, 0.0)

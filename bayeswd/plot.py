@@ -32,7 +32,12 @@ WIDTH = 6.4  # inches: one column; multi-panel figures stack their panels
 
 
 def style():
-    """A context manager with the report's rcParams; everything is restored on exit."""
+    """A context manager with the report's rcParams; everything is restored on exit.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+    """
     import matplotlib
 
     return matplotlib.rc_context(REPORT_RC)
@@ -40,7 +45,22 @@ def style():
 
 def figure(rows: int = 1, height: float = 3.6, cols: int = 1, **subplots):
     """A stand-alone Figure (no pyplot, no backend) with ``rows`` stacked Axes, or a rows × cols grid
-    (then a flat list, row by row); returns (fig, axes)."""
+    (then a flat list, row by row); returns (fig, axes).
+
+    Parameters
+    ----------
+    rows, cols : int
+        The grid.
+    height : float
+        Inches per row.
+    **subplots
+        Passed to ``Figure.subplots``.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : Axes or list of Axes
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(WIDTH, height * rows), layout="constrained")
@@ -51,7 +71,18 @@ def figure(rows: int = 1, height: float = 3.6, cols: int = 1, **subplots):
 
 
 def export(fig) -> tuple[bytes, bytes]:
-    """PNG and SVG bytes with fixed metadata (same figure → same bytes)."""
+    """PNG and SVG bytes with fixed metadata (same figure → same bytes).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+
+    Returns
+    -------
+    png : bytes
+    svg : bytes
+    """
     png, svg = io.BytesIO(), io.BytesIO()
     fig.savefig(png, format="png", metadata={"Software": None})
     fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
@@ -67,7 +98,25 @@ def _axes(ax):
 
 
 def loss_curves(epochs, curves: dict, ax=None, *, ylabel: str = "MSE", log: bool = True, title: str = ""):
-    """Per-epoch curves. ``curves`` maps a label to (values, dict of line options)."""
+    """Per-epoch curves. ``curves`` maps a label to (values, dict of line options).
+
+    Parameters
+    ----------
+    epochs : array_like
+        The x values.
+    curves : dict
+        Label → (values, line options).
+    ax : Axes, optional
+        Where to draw (default a new figure).
+    ylabel, title : str
+        Labels.
+    log : bool
+        Log y axis.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     for label, (values, options) in curves.items():
         ax.plot(epochs, values, label=label, **options)
@@ -83,6 +132,25 @@ def loss_vs_lambda(lams, curves: dict, ax=None, *, marks: dict | None = None, yl
     """Loss against λ on log–log axes; ``marks`` (label → λ) draws vertical lines.
 
     With ``zoom`` the y axis spans the curves' own range, so flat curves are not a sliver.
+
+    Parameters
+    ----------
+    lams : array_like
+        λ values (canonical J).
+    curves : dict
+        Label → (values, line options).
+    ax : Axes, optional
+        Where to draw.
+    marks : dict, optional
+        Label → λ for vertical lines.
+    ylabel, title : str
+        Labels.
+    zoom : bool
+        Fit the y axis to the curves.
+
+    Returns
+    -------
+    Axes
     """
     ax = _axes(ax)
     values = []
@@ -105,7 +173,23 @@ def loss_vs_lambda(lams, curves: dict, ax=None, *, marks: dict | None = None, yl
 
 
 def lambda_posterior(draws, ax=None, *, interval=None, truth=None):
-    """Histogram of λ draws on a log axis spanning all of them; the interval and the true λ marked."""
+    """Histogram of λ draws on a log axis spanning all of them; the interval and the true λ marked.
+
+    Parameters
+    ----------
+    draws : array_like
+        λ draws (canonical J).
+    ax : Axes, optional
+        Where to draw.
+    interval : tuple of float, optional
+        An interval to shade.
+    truth : float, optional
+        The true λ.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     draws = np.asarray(draws, dtype=float)
     draws = draws[np.isfinite(draws) & (draws > 0)]
@@ -123,7 +207,29 @@ def lambda_posterior(draws, ax=None, *, interval=None, truth=None):
 
 def evidence_curve(lams, log_evidence, ax=None, *, best=None, known=None, known_best=None, floor=-30.0):
     """Log marginal likelihood (evidence) relative to its maximum, in nats: σ maximized at each λ, and,
-    when ``known`` is given, with σ known (clipped at ``floor`` nats so both shapes stay readable)."""
+    when ``known`` is given, with σ known (clipped at ``floor`` nats so both shapes stay readable).
+
+    Parameters
+    ----------
+    lams : array_like
+        λ values.
+    log_evidence : array_like
+        log evidence with σ maximized.
+    ax : Axes, optional
+        Where to draw.
+    best : float, optional
+        The best λ to mark.
+    known : array_like, optional
+        log evidence with σ known.
+    known_best : float, optional
+        Its best λ.
+    floor : float
+        The lowest value drawn, in nats below the peak.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     rel = np.asarray(log_evidence, dtype=float) - np.nanmax(log_evidence)
     ax.semilogx(lams, rel, color="tab:purple", label="σ fitted at each λ")
@@ -142,7 +248,19 @@ def evidence_curve(lams, log_evidence, ax=None, *, best=None, known=None, known_
 
 
 def prior_densities(scale: float, ax=None):
-    """Gaussian and Laplace priors with equal variance 2s² (Laplace scale s)."""
+    """Gaussian and Laplace priors with equal variance 2s² (Laplace scale s).
+
+    Parameters
+    ----------
+    scale : float
+        The Laplace scale s.
+    ax : Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     grid = np.linspace(-4 * scale, 4 * scale, 401)
     tau = scale * np.sqrt(2)
@@ -154,7 +272,23 @@ def prior_densities(scale: float, ax=None):
 
 
 def ridge_path(lams, W, ax=None, *, show: int = 40):
-    """The first ``show`` ridge weights against λ: they shrink smoothly, none reaches 0."""
+    """The first ``show`` ridge weights against λ: they shrink smoothly, none reaches 0.
+
+    Parameters
+    ----------
+    lams : array_like, (L,)
+        λ values.
+    W : array_like, (L, p)
+        Weights at each λ.
+    ax : Axes, optional
+        Where to draw.
+    show : int
+        Weights drawn.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     W = np.asarray(W)
     ax.semilogx(lams, W[:, :show], lw=0.7)
@@ -163,7 +297,25 @@ def ridge_path(lams, W, ax=None, *, show: int = 40):
 
 
 def lasso_path(alphas, W, ax=None, *, show: int = 40, mark=None):
-    """The ``show`` largest lasso weights against α: they hit exactly 0."""
+    """The ``show`` largest lasso weights against α: they hit exactly 0.
+
+    Parameters
+    ----------
+    alphas : array_like, (L,)
+        α values.
+    W : array_like, (L, p)
+        Weights at each α.
+    ax : Axes, optional
+        Where to draw.
+    show : int
+        Weights drawn.
+    mark : float, optional
+        An α to mark.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     W = np.asarray(W)
     largest = np.argsort(-np.abs(W).max(axis=0))[:show]
@@ -175,7 +327,27 @@ def lasso_path(alphas, W, ax=None, *, show: int = 40, mark=None):
 
 
 def nonzeros_vs_alpha(alphas, counts, ceiling: int, ax=None, *, mark=None, p: int | None = None):
-    """Non-zero lasso weights against α, with the n − 1 ceiling a p > n lasso can never exceed."""
+    """Non-zero lasso weights against α, with the n − 1 ceiling a p > n lasso can never exceed.
+
+    Parameters
+    ----------
+    alphas : array_like
+        α values.
+    counts : array_like
+        Non-zero weights at each.
+    ceiling : int
+        n − 1.
+    ax : Axes, optional
+        Where to draw.
+    mark : float, optional
+        An α to mark.
+    p : int, optional
+        The feature count, drawn as a reference.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     ax.semilogx(alphas, counts, "o-", ms=3, label="non-zero weights")
     ax.axhline(ceiling, color="tab:red", ls="--", label=f"ceiling: rank of the centred rows = {ceiling}")
@@ -188,7 +360,21 @@ def nonzeros_vs_alpha(alphas, counts, ceiling: int, ax=None, *, mark=None, p: in
 
 
 def mode_vs_mean(mean, mode, ax=None):
-    """Posterior mean against the MAP (mode), weights sorted by the mean."""
+    """Posterior mean against the MAP (mode), weights sorted by the mean.
+
+    Parameters
+    ----------
+    mean : array_like, (p,)
+        Posterior mean.
+    mode : array_like, (p,)
+        MAP.
+    ax : Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     order = np.argsort(mean)
     ax.plot(np.asarray(mean)[order], "o", ms=3, label="posterior mean")
@@ -199,7 +385,21 @@ def mode_vs_mean(mean, mode, ax=None):
 
 
 def subspace_split(labels, parts: dict, ax=None):
-    """Grouped bars (log axis) of each run's error parts; bars side by side, never stacked on a log axis."""
+    """Grouped bars (log axis) of each run's error parts; bars side by side, never stacked on a log axis.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Run labels.
+    parts : dict
+        Part name → values per run.
+    ax : Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     x = np.arange(len(labels))
     width = 0.8 / len(parts)
@@ -213,7 +413,27 @@ def subspace_split(labels, parts: dict, ax=None):
 
 
 def init_law(names, monte_carlo, se, formula, baseline: float, ax=None, *, k: float = 4.0):
-    """The init law: Monte Carlo means (± k s.e.) against the formula, with the min-norm baseline."""
+    """The init law: Monte Carlo means (± k s.e.) against the formula, with the min-norm baseline.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Start laws.
+    monte_carlo, se : array_like
+        Monte Carlo means and standard errors.
+    formula : array_like
+        The exact values.
+    baseline : float
+        The min-norm risk.
+    ax : Axes, optional
+        Where to draw.
+    k : float
+        Error bars span ± k s.e.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     x = np.arange(len(names))
     ax.errorbar(x, monte_carlo, yerr=k * np.asarray(se), fmt="o", label=f"Monte Carlo (± {k:g} s.e.)")
@@ -226,7 +446,21 @@ def init_law(names, monte_carlo, se, formula, baseline: float, ax=None, *, k: fl
 
 
 def predictive_bands(mean, sd, y, ax=None):
-    """50% and 90% posterior predictive bands over rows sorted by the predictive mean."""
+    """50% and 90% posterior predictive bands over rows sorted by the predictive mean.
+
+    Parameters
+    ----------
+    mean, sd : array_like, (m,)
+        Predictive mean and sd.
+    y : array_like, (m,)
+        Held-out targets.
+    ax : Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     mean, sd, y = (np.asarray(a, dtype=float) for a in (mean, sd, y))
     order = np.argsort(mean)
@@ -242,7 +476,25 @@ def predictive_bands(mean, sd, y, ax=None):
 
 
 def double_descent(grid, curves: dict, points: dict, ax=None, *, mark=None):
-    """Asymptotic risk curves against γ = p/n with Monte Carlo points (value, s.e.) at chosen γ."""
+    """Asymptotic risk curves against γ = p/n with Monte Carlo points (value, s.e.) at chosen γ.
+
+    Parameters
+    ----------
+    grid : array_like
+        γ values.
+    curves : dict
+        Label → risk values on ``grid``.
+    points : dict
+        Label → (γ, value, s.e.) arrays.
+    ax : Axes, optional
+        Where to draw.
+    mark : float, optional
+        A γ to mark.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     for (label, values), color in zip(curves.items(), ("tab:red", "tab:blue")):
         ax.loglog(grid, values, color=color, label=label)
@@ -256,7 +508,23 @@ def double_descent(grid, curves: dict, points: dict, ax=None, *, mark=None):
 
 
 def risk_ratio(times, ratio, bound: float, ax=None):
-    """Gradient flow's risk at time t over ridge's at λ = 1/t, with the universal bound."""
+    """Gradient flow's risk at time t over ridge's at λ = 1/t, with the universal bound.
+
+    Parameters
+    ----------
+    times : array_like
+        t values.
+    ratio : array_like
+        The ratios.
+    bound : float
+        The universal bound.
+    ax : Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    Axes
+    """
     ax = _axes(ax)
     ax.semilogx(times, ratio, label="gradient flow at t / ridge at λ = 1/t")
     ax.axhline(bound, color="k", ls=":", label=f"bound {bound:.4f}")
@@ -275,6 +543,27 @@ def prior_picture(grid, data_term, prior_term, least_squares, mode, path, ax=Non
     −log densities in units of n/σ²); their sum is the posterior's. Draws likelihood contours
     (solid), prior contours (dotted: circles for ``kind="gaussian"``, diamonds for ``"laplace"``),
     posterior contours (dashed), the least-squares point, the MAP and the MAP ``path`` (k×2).
+
+    Parameters
+    ----------
+    grid : tuple of array_like or array_like
+        (w₁ values, w₂ values), or one grid for both.
+    data_term, prior_term : array_like, (len(w₂), len(w₁))
+        The two parts of J.
+    least_squares, mode : array_like, (2,)
+        Points to mark.
+    path : array_like, (k, 2)
+        The MAP path.
+    ax : Axes, optional
+        Where to draw.
+    kind : {"gaussian", "laplace"}
+        The prior's contour shape.
+    path_label : str
+        The path's legend label.
+
+    Returns
+    -------
+    Axes
     """
     ax = _axes(ax)
     grid = grid if isinstance(grid, tuple) else (grid, grid)   # one 1-D grid: the same on both axes

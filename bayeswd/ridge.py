@@ -24,7 +24,17 @@ SEARCH_LAMS = np.logspace(-8, 6, 281)   # the grid that brackets the continuous 
 
 @dataclass(frozen=True)
 class RidgeFit:
-    """``w`` is (p,) or (p, k); ``b`` is a float or (k,)."""
+    """``w`` is (p,) or (p, k); ``b`` is a float or (k,).
+
+    Attributes
+    ----------
+    w : ndarray, (p,) or (p, k)
+        The weights.
+    b : float or ndarray, (k,)
+        The intercept.
+    lam : float
+        λ of J = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖².
+    """
 
     w: np.ndarray
     b: float | np.ndarray
@@ -41,6 +51,23 @@ class RidgePath:
     ``w`` is (L, p) or (L, p, k), ``b`` (L,) or (L, k). ``dof`` is tr H of the
     smoother including the intercept; ``loo_mse`` the exact leave-one-out mean
     squared error; ``gcv`` the generalized cross-validation score.
+
+    Attributes
+    ----------
+    lams : ndarray, (L,)
+        The grid of λ (canonical J).
+    w : ndarray, (L, p) or (L, p, k)
+        The weights at each λ.
+    b : ndarray, (L,) or (L, k)
+        The intercepts.
+    dof : ndarray, (L,)
+        Effective degrees of freedom, tr H, intercept included.
+    loo_mse : ndarray, (L,)
+        Exact leave-one-out MSE (inf where undefined: an interpolating fit).
+    gcv : ndarray, (L,)
+        Generalized cross-validation score.
+    train_mse : ndarray, (L,)
+        Training MSE, Σ‖r‖²/(nk).
     """
 
     lams: np.ndarray
@@ -75,6 +102,19 @@ def ridge(X, y, lam: float) -> RidgeFit:
 
     Solves the p×p primal system when n ≥ p and the n×n dual system when p > n;
     λ = 0 gives the minimum-norm least-squares solution. ``y`` may be (n, k).
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,) or (n, k)
+        Targets.
+    lam : float
+        λ ≥ 0 in J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖².
+
+    Returns
+    -------
+    RidgeFit
     """
     X, y = as_Xy(X, y)
     lam = as_penalty(lam)
@@ -94,7 +134,20 @@ def ridge(X, y, lam: float) -> RidgeFit:
 
 
 def min_norm(X, y) -> RidgeFit:
-    """The minimum-norm interpolant: the λ → 0 limit of :func:`ridge`."""
+    """The minimum-norm interpolant: the λ → 0 limit of :func:`ridge`.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,) or (n, k)
+        Targets.
+
+    Returns
+    -------
+    RidgeFit
+        At λ = 0.
+    """
     return ridge(X, y, 0.0)
 
 
@@ -105,6 +158,19 @@ def ridge_path(X, y, lams) -> RidgePath:
     w_λ = V diag(d/(d² + nλ)) Uᵀyc, H_λ = 11ᵀ/n + U diag(d²/(d² + nλ)) Uᵀ,
     LOO residual eᵢ = (yᵢ − ŷᵢ)/(1 − Hᵢᵢ), GCV = n‖(I − H)y‖² / tr(I − H)².
     Objective: J(w, b) = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖² at each λ.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,) or (n, k)
+        Targets.
+    lams : array_like, (L,)
+        λ ≥ 0 values in the canonical convention.
+
+    Returns
+    -------
+    RidgePath
     """
     X, y = as_Xy(X, y)
     lams = as_penalties(lams)
@@ -155,6 +221,26 @@ def best_lam(X, y, criterion: str = "loo", *, X_val=None, y_val=None, noise_sd: 
     fitted at each λ when ``noise_sd`` is None (``bayeswd.evidence_path``). The grid ``lams`` (default
     1e-8 … 1e6, 281 points) brackets the best point; bounded Brent in log λ between its neighbours then
     finds the optimum. At a grid end the end is returned: the optimum lies at or beyond it.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Training inputs.
+    y : array_like, (n,) or (n, k)
+        Training targets.
+    criterion : {"loo", "validation", "evidence"}
+        What to optimize.
+    X_val, y_val : array_like, optional
+        The validation rows (``criterion="validation"`` only).
+    noise_sd : float, optional
+        A known noise sd for ``criterion="evidence"``; fitted at each λ when None.
+    lams : array_like, optional
+        The bracketing grid.
+
+    Returns
+    -------
+    float
+        The best λ (canonical J).
     """
     from scipy.optimize import minimize_scalar
 

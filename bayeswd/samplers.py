@@ -22,7 +22,19 @@ __all__ = ["svd_basis", "svd_model", "raw_model", "gibbs_bayesian_lasso", "colla
 
 
 def svd_basis(X, y) -> Design:
-    """The centred design with V completed to a p × p orthonormal basis (the NUTS parameterization)."""
+    """The centred design with V completed to a p × p orthonormal basis (the NUTS parameterization).
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+
+    Returns
+    -------
+    Design
+    """
     return design(X, y, full=True)
 
 
@@ -36,6 +48,25 @@ def svd_model(X, y, prior: str, scale: float, noise_sd: float, features=None) ->
 
     Gaussian: z ~ N(0, τ²) (the isotropic prior is rotation-invariant). Laplace: the
     Laplace density of w = V z (a rotation has unit Jacobian). μ has a flat prior.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    prior : {"gaussian", "laplace"}
+        The prior family.
+    scale : float
+        τ or s.
+    noise_sd : float
+        σ.
+    features : sequence of str, optional
+        Feature labels.
+
+    Returns
+    -------
+    pymc.Model
     """
     B = svd_basis(X, y)
     p = X.shape[1]
@@ -56,7 +87,27 @@ def svd_model(X, y, prior: str, scale: float, noise_sd: float, features=None) ->
 
 
 def raw_model(X, y, prior: str, scale: float, noise_sd: float, features=None) -> pm.Model:
-    """The textbook parameterization: w ~ prior, b flat, y ~ N(Xw + b, σ²)."""
+    """The textbook parameterization: w ~ prior, b flat, y ~ N(Xw + b, σ²).
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    prior : {"gaussian", "laplace"}
+        The prior family.
+    scale : float
+        τ or s.
+    noise_sd : float
+        σ.
+    features : sequence of str, optional
+        Feature labels.
+
+    Returns
+    -------
+    pymc.Model
+    """
     from bayeswd.models import linear_regression
 
     with np.errstate(under="ignore"):
@@ -77,6 +128,28 @@ def gibbs_bayesian_lasso(X, y, scale: float, noise_sd: float, *, draws: int = 10
     Chakraborty & Mallick 2016), a p×p Cholesky when n ≥ p. The flat intercept is integrated out by
     centring; b | w ~ N(ȳ − x̄·w, σ²/n).
     Returns arrays w (chains, draws, p) and b (chains, draws).
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    scale : float
+        The Laplace scale s.
+    noise_sd : float
+        σ.
+    draws, tune : int
+        Kept and discarded draws per chain.
+    chains : int
+        Chains.
+    seed : int
+        The run's seed.
+
+    Returns
+    -------
+    w : ndarray, (chains, draws, p)
+    b : ndarray, (chains, draws)
     """
     rng = stream(seed, "sampler")
     n, p = X.shape
@@ -122,6 +195,19 @@ def collapsed_hierarchical_model(X, y) -> tuple[pm.Model, Design]:
     In the SVD basis cᵢ = uᵢᵀyc ~ N(0, σ² + τ²dᵢ²) for the r data directions and the
     rest of yc is N(0, σ²) noise: NUTS needs only (log σ, log τ). Half-Cauchy priors
     scaled by the spread of y (τ by an extra 1/√p: the signal variance pτ² is what y sees).
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+
+    Returns
+    -------
+    model : pymc.Model
+    design : Design
+        The centred design the model is written in.
     """
     B = svd_basis(X, y)
     n, p = X.shape

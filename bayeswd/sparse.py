@@ -25,6 +25,26 @@ __all__ = ["LassoFit", "lasso", "lasso_objective"]
 
 @dataclass(frozen=True)
 class LassoFit:
+    """The lasso solution and how it was reached.
+
+    Attributes
+    ----------
+    w : ndarray, (p,)
+        The weights, with exact zeros.
+    b : float
+        The intercept.
+    alpha : float
+        α of J = (1/2n)‖y − Xw − b‖² + α‖w‖₁.
+    objective : float
+        J at (w, b).
+    duality_gap : float
+        The final duality gap (an upper bound on J − min J).
+    n_iter : int
+        FISTA iterations taken.
+    converged : bool
+        Whether the gap fell below its tolerance before ``max_iter``.
+    """
+
     w: np.ndarray
     b: float
     alpha: float
@@ -42,7 +62,25 @@ class LassoFit:
 
 
 def lasso_objective(X, y, w, b, alpha: float) -> float:
-    """(1/2n)‖y − Xw − b‖² + α‖w‖₁: J of :mod:`bayeswd.objective` with the Laplace prior."""
+    """(1/2n)‖y − Xw − b‖² + α‖w‖₁: J of :mod:`bayeswd.objective` with the Laplace prior.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    w : array_like, (p,)
+        Weights.
+    b : float
+        Intercept.
+    alpha : float
+        The L1 strength α.
+
+    Returns
+    -------
+    float
+    """
     return float(objective({"w": w, "b": b}, X, y, alpha, prior="laplace"))
 
 
@@ -53,6 +91,23 @@ def lasso(X, y, alpha: float, *, tol: float = 1e-12, max_iter: int = 200_000) ->
     below ``tol`` × the objective. α = 0 is ordinary least squares (minimum norm).
     Reaching ``max_iter`` first gives a :class:`~bayeswd.exceptions.ConvergenceWarning`
     and ``converged=False``.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    y : array_like, (n,)
+        Targets.
+    alpha : float
+        α ≥ 0 in J = (1/2n)‖y − Xw − b‖² + α‖w‖₁ (scikit-learn ``Lasso(alpha)``).
+    tol : float
+        Relative duality-gap tolerance.
+    max_iter : int
+        Iteration limit; reaching it warns (:class:`~bayeswd.exceptions.ConvergenceWarning`).
+
+    Returns
+    -------
+    LassoFit
     """
     X, y = as_Xy(X, y)
     if y.ndim != 1:

@@ -37,11 +37,40 @@ def _sequence(seed: int, purpose: str, index: tuple[int, ...]) -> np.random.Seed
 
 
 def stream(seed: int, purpose: str, *index: int) -> np.random.Generator:
-    """The NumPy generator of one purpose (and, for repeats, one index), independent of every other."""
+    """The NumPy generator of one purpose (and, for repeats, one index), independent of every other.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    purpose : str
+        One of :data:`PURPOSES` (the data, an init, minibatch orders, a sampler, ...).
+    *index : int
+        Repeat or block indices, each giving its own stream.
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     return np.random.default_rng(_sequence(seed, purpose, index))
 
 
 def child_seed(seed: int, purpose: str, *index: int) -> int:
     """An integer seed for an API that takes one (a repeat's data draw, a JAX key), from the purpose's
-    own stream: repeat r of seed s never reuses the data or keys of seed s + r."""
+    own stream: repeat r of seed s never reuses the data or keys of seed s + r.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    purpose : str
+        One of :data:`PURPOSES`.
+    *index : int
+        Repeat or block indices.
+
+    Returns
+    -------
+    int
+        A non-negative integer below 2³¹.
+    """
     return int(_sequence(seed, purpose, index).generate_state(1, np.uint32)[0] >> 1)

@@ -20,6 +20,19 @@ def min_norm_risk(gamma: float, r2: float, noise_var: float) -> float:
     """Asymptotic excess risk of the minimum-norm least-squares estimator, γ = p/n.
 
     σ²γ/(1 − γ) for γ < 1; r²(1 − 1/γ) + σ²/(γ − 1) for γ > 1 (Hastie et al. 2022).
+
+    Parameters
+    ----------
+    gamma : float
+        p/n.
+    r2 : float
+        ‖w*‖².
+    noise_var : float
+        σ².
+
+    Returns
+    -------
+    float
     """
     gamma = as_positive(gamma, "gamma")
     if gamma < 1:
@@ -38,14 +51,44 @@ def _stieltjes(gamma: float, lam: float) -> tuple[float, float]:
 
 
 def ridge_risk_asymptotic(gamma: float, lam: float, r2: float, noise_var: float) -> float:
-    """R(λ) = r²λ²m′ + σ²γ(m − λm′) for ridge minimizing J = (1/2n)‖y − Xw‖² + (λ/2)‖w‖²."""
+    """R(λ) = r²λ²m′ + σ²γ(m − λm′) for ridge minimizing J = (1/2n)‖y − Xw‖² + (λ/2)‖w‖².
+
+    Parameters
+    ----------
+    gamma : float
+        p/n.
+    lam : float
+        λ.
+    r2 : float
+        ‖w*‖².
+    noise_var : float
+        σ².
+
+    Returns
+    -------
+    float
+    """
     lam = as_positive(lam, "lam")
     m, mp = _stieltjes(as_positive(gamma, "gamma"), lam)
     return float(r2 * lam**2 * mp + noise_var * gamma * (m - lam * mp))
 
 
 def optimal_lam(gamma: float, r2: float, noise_var: float) -> float:
-    """λ* = σ²γ/r², the Bayes-optimal penalty (= σ²/(nτ²) with τ² = r²/p)."""
+    """λ* = σ²γ/r², the Bayes-optimal penalty (= σ²/(nτ²) with τ² = r²/p).
+
+    Parameters
+    ----------
+    gamma : float
+        p/n.
+    r2 : float
+        ‖w*‖².
+    noise_var : float
+        σ².
+
+    Returns
+    -------
+    float
+    """
     return noise_var * gamma / r2
 
 
@@ -58,6 +101,21 @@ def ridge_risk_exact(X, w_true, noise_sd: float, lam: float) -> float:
     """E_ε‖ŵ_λ − w*‖² for fixed X (centred) and w*: bias² + variance, per eigen-direction.
 
     ŵ minimizes J = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖²; sᵢ are the eigenvalues of XcᵀXc/n.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    w_true : array_like, (p,)
+        w*.
+    noise_sd : float
+        σ.
+    lam : float
+        λ.
+
+    Returns
+    -------
+    float
     """
     n, s, Vt = _centred_spectrum(X)
     lam = as_penalty(lam)
@@ -69,7 +127,23 @@ def ridge_risk_exact(X, w_true, noise_sd: float, lam: float) -> float:
 
 
 def gradient_flow_risk_exact(X, w_true, noise_sd: float, t: float) -> float:
-    """E_ε‖w(t) − w*‖² for gradient flow on (1/2n)‖y − Xw − b‖² from w = 0, at time t."""
+    """E_ε‖w(t) − w*‖² for gradient flow on (1/2n)‖y − Xw − b‖² from w = 0, at time t.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Inputs.
+    w_true : array_like, (p,)
+        w*.
+    noise_sd : float
+        σ.
+    t : float
+        Time.
+
+    Returns
+    -------
+    float
+    """
     n, s, Vt = _centred_spectrum(X)
     proj = Vt @ w_true
     null_sq = float(w_true @ w_true - proj @ proj)
@@ -80,7 +154,12 @@ def gradient_flow_risk_exact(X, w_true, noise_sd: float, t: float) -> float:
 
 
 def early_stopping_ratio_bound() -> float:
-    """max over x > 0 of [(1 − e⁻ˣ)(1 + x)/x]² = 1.68591 at x ≈ 1.793 (Ali, Kolter & Tibshirani 2019 quote 1.6862)."""
+    """max over x > 0 of [(1 − e⁻ˣ)(1 + x)/x]² = 1.68591 at x ≈ 1.793 (Ali, Kolter & Tibshirani 2019 quote 1.6862).
+
+    Returns
+    -------
+    float
+    """
     from scipy.optimize import minimize_scalar
 
     ratio = lambda x: -(((1 - np.exp(-x)) * (1 + x) / x) ** 2)  # noqa: E731
@@ -93,6 +172,28 @@ def monte_carlo_risk(gamma: float, n: int, lam: float | None, r2: float, noise_v
 
     x ~ N(0, I_p), p = γn, w* uniform on the sphere of radius r, no intercept; ŵ is
     ridge (mean form, λ) or the minimum-norm solution when ``lam`` is None.
+
+    Parameters
+    ----------
+    gamma : float
+        p/n.
+    n : int
+        Rows.
+    lam : float or None
+        λ, or None for the minimum-norm solution.
+    r2 : float
+        ‖w*‖².
+    noise_var : float
+        σ².
+    reps : int
+        Draws.
+    seed : int
+        The run's seed.
+
+    Returns
+    -------
+    mean : float
+    se : float
     """
     rng = stream(seed, "simulation")
     p = int(round(gamma * n))

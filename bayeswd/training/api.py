@@ -51,6 +51,21 @@ class TrainRun:
     as "L2 norm"). Leading dims are those of ``lam``, ``seed``, ``init_sd`` given as lists.
     ``config`` is the :class:`TrainConfig` as plain values; ``traces`` counts the compiled programs
     this call traced (0 when every shape was cached).
+
+    Attributes
+    ----------
+    result : xarray.Dataset
+        Weights, intercept and per-epoch history.
+    w0, b0 : ndarray
+        The starts.
+    steps : int
+        Steps taken per run.
+    device : str
+        The JAX device used.
+    config : dict
+        The configuration as plain values.
+    traces : int
+        Programs traced by this call.
     """
 
     result: xr.Dataset
@@ -76,7 +91,19 @@ class TrainRun:
 
 def stability_bound(X, lam: float = 0.0) -> float:
     """Largest stable full-batch step 2/(h_max + λ), h_max the top eigenvalue of the
-    Hessian of the data term in (w, b): [X, 1]ᵀ[X, 1]/n."""
+    Hessian of the data term in (w, b): [X, 1]ᵀ[X, 1]/n.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Training inputs.
+    lam : float
+        λ of J = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖².
+
+    Returns
+    -------
+    float
+    """
     Xa = np.column_stack([np.asarray(X, dtype=np.float64), np.ones(len(X))])
     # [X, 1][X, 1]ᵀ has the same non-zero eigenvalues; take the smaller Gram matrix
     gram = Xa @ Xa.T if Xa.shape[0] < Xa.shape[1] else Xa.T @ Xa
@@ -91,6 +118,21 @@ def full_batch_schedule(X, lam: float, contraction: float = 1e-13) -> tuple[floa
     The step 2/(μ + L) shrinks the distance to the minimizer by (L − μ)/(L + μ) per step; the
     returned steps shrink it by ``contraction``. Returns (step, steps, reached): without a linear
     rate (μ = 0, as at λ = 0 with p > n) or past MAX_EPOCHS the steps are capped and ``reached`` is False.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Training inputs.
+    lam : float
+        λ of J = (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖².
+    contraction : float
+        The distance's required shrink factor.
+
+    Returns
+    -------
+    step : float
+    steps : int
+    reached : bool
     """
     X = np.asarray(X, dtype=np.float64)
     n, p = X.shape
@@ -143,6 +185,61 @@ def train(dataset: Dataset, lam=0.0, *, lr: float | None = None, epochs: int = 1
     block write its region of a new Zarr store, and the result is read lazily from it — for
     sweeps larger than memory (``w0``/``b0`` then live in ``result`` too). ``progress=True`` prints a
     line on stderr as each Dask block finishes (the tasks are named ``bayeswd-train-block-…``).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Training and validation rows.
+    lam : float or iterable of float
+        λ ≥ 0 of J.
+    lr : float, optional
+        The shorthand's step (default 0.01).
+    epochs : int
+        Passes over the training rows.
+    batch_size : int or None
+        Minibatch size; None is full batch.
+    init_sd : float or iterable of float
+        The start's weight sd.
+    seed : int or iterable of int
+        Seeds (each init and minibatch order its own stream).
+    init : {"normal", "torch"}
+        The start's law.
+    optimizer : str or optax.GradientTransformation
+        A shorthand or a transformation.
+    momentum : float
+        β of the momentum shorthands.
+    decay : {"coupled", "decoupled"}
+        Where an L2 penalty acts.
+    penalty : {"l2", "l1"}
+        The penalty (the Gaussian or Laplace prior).
+    l1_method : {"subgradient", "proximal"}
+        How an L1 penalty acts.
+    decay_bias : bool
+        Whether the bias is penalized too.
+    shuffle : bool
+        Shuffle the rows each epoch.
+    w0, b0 : array_like, optional
+        A fixed start.
+    check_finite : bool
+        Stop with :class:`~bayeswd.exceptions.TrainingDiverged` when the run blows up.
+    objective : {"pymc", "reference"}
+        Which compiled J to differentiate.
+    fast_path : bool, optional
+        None (wherever exact), True (required) or False.
+    client : dask.distributed.Client, optional
+        Run on a Dask cluster.
+    store : str or os.PathLike, optional
+        A new ``.zarr`` store for the result.
+    workers : int, optional
+        Threads per process.
+    progress : bool
+        Print a line per finished Dask block.
+    model : pymc.Model, optional
+        Train on this model's log-density.
+
+    Returns
+    -------
+    TrainRun
     """
     if not isinstance(dataset, Dataset):
         raise ValueError("train takes a bayeswd.Dataset; build one with bayeswd.d2l_data() or bayeswd.load(path)")

@@ -34,6 +34,37 @@ class TrainConfig:
     ``"decoupled"``: beside the update), ``l1_method`` how an L1 penalty acts (``"subgradient"``:
     λ·sign(w) in the gradient; ``"proximal"``: a soft-threshold after each plain SGD step).
     ``batch_size=None`` is full batch. ``fast_path``: None (wherever exact), True (required) or False.
+
+    Parameters
+    ----------
+    lr : float, optional
+        The shorthand's step.
+    epochs : int
+        Passes over the training rows.
+    batch_size : int or None
+        Minibatch size; None is full batch.
+    init : {"normal", "torch"}
+        The start's law.
+    optimizer : str or optax.GradientTransformation
+        A shorthand or a transformation.
+    momentum : float
+        β of the momentum shorthands.
+    decay : {"coupled", "decoupled"}
+        Where an L2 penalty acts.
+    penalty : {"l2", "l1"}
+        The penalty.
+    l1_method : {"subgradient", "proximal"}
+        How an L1 penalty acts.
+    decay_bias : bool
+        Whether the bias is penalized.
+    shuffle : bool
+        Shuffle rows each epoch.
+    check_finite : bool
+        Detect divergence.
+    objective : str or pymc.Model
+        ``"pymc"``, ``"reference"`` or a model.
+    fast_path : bool, optional
+        None, True or False.
     """
 
     lr: float | None = None
@@ -136,6 +167,37 @@ class Spec:
 
     ``p`` is the number of coordinates trained: the inputs, or r + 1 on the row-space path
     (``coordinates="row_space"``). ``optimizer`` is a shorthand's name or the passed transformation.
+
+    Attributes
+    ----------
+    n, p : int
+        Training rows, and coordinates trained.
+    k : int or None
+        Outputs (None: a vector target).
+    batch_size, epochs : int
+        Minibatch size and passes.
+    optimizer : str or optax.GradientTransformation
+        The update.
+    decay : str
+        Where an L2 penalty acts.
+    prior : str
+        ``"gaussian"`` or ``"laplace"`` (the penalty's prior).
+    proximal : bool
+        Whether L1 acts by soft-thresholding.
+    decay_bias : bool
+        Whether the bias is penalized.
+    init : str
+        The start's law.
+    momentum : float
+        β of the momentum shorthands.
+    fixed_start : bool
+        Whether the start is given.
+    shuffle : bool
+        Shuffle rows each epoch.
+    objective : str or pymc.Model
+        Which compiled J.
+    coordinates : {"full", "row_space"}
+        What is trained.
     """
 
     n: int

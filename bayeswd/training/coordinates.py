@@ -54,7 +54,13 @@ def _penalty(spec, params, lam):
 
 
 class Full:
-    """Train every weight: the design as given, the start as drawn."""
+    """Train every weight: the design as given, the start as drawn.
+
+    Parameters
+    ----------
+    spec : Spec
+        The program's spec.
+    """
 
     def __init__(self, spec):
         self.spec = spec
@@ -75,7 +81,15 @@ class Full:
 
 
 class RowSpace:
-    """Train a = (R·, u·) coordinates: r + 1 per output instead of p (``compact``: validation by QR)."""
+    """Train a = (R·, u·) coordinates: r + 1 per output instead of p (``compact``: validation by QR).
+
+    Parameters
+    ----------
+    spec : Spec
+        The program's spec (``p`` = r + 1).
+    compact : bool
+        Evaluate validation rows through a QR of their projection.
+    """
 
     def __init__(self, spec, compact: bool = False):
         self.spec, self.compact = spec, compact
@@ -120,13 +134,38 @@ def for_spec(spec, n_lam: int):
 
 
 def row_space_basis(X) -> np.ndarray:
-    """An orthonormal basis R (p × r) of the row space of X, r its numerical rank."""
+    """An orthonormal basis R (p × r) of the row space of X, r its numerical rank.
+
+    Parameters
+    ----------
+    X : array_like, (n, p)
+        Training inputs (centred or not, as the program trains them).
+
+    Returns
+    -------
+    ndarray, (p, r)
+    """
     return np.ascontiguousarray(design(X, centre=False).V)
 
 
 def reduce_start(R, w0):
     """(u, a₀): the unit null-space direction of each column of w₀ (zero where w₀ has none) and
-    w₀'s coordinates in [R, u], so that ``expand(R, u, a₀)`` = w₀. Traceable by JAX."""
+    w₀'s coordinates in [R, u], so that ``expand(R, u, a₀)`` = w₀. Traceable by JAX.
+
+    Parameters
+    ----------
+    R : array, (p, r)
+        The row-space basis.
+    w0 : array, (p,) or (p, k)
+        The start.
+
+    Returns
+    -------
+    u : array
+        The unit null-space direction.
+    a0 : array
+        The start's coordinates.
+    """
     row = R.T @ w0
     first = w0 - R @ row
     null = first - R @ (R.T @ first)
@@ -140,5 +179,20 @@ def reduce_start(R, w0):
 
 
 def expand(R, u, a):
-    """w = R·a[:r] + u·a[r] (per output column)."""
+    """w = R·a[:r] + u·a[r] (per output column).
+
+    Parameters
+    ----------
+    R : array, (p, r)
+        The row-space basis.
+    u : array, (p,) or (p, k)
+        The start's unit null-space direction.
+    a : array, (r + 1,) or (r + 1, k)
+        Coordinates.
+
+    Returns
+    -------
+    array, (p,) or (p, k)
+        The weights.
+    """
     return R @ a[:-1] + u * a[-1]

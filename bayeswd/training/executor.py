@@ -39,6 +39,13 @@ class Local:
 
     With ``store`` (a new ``.zarr`` path) the sweep runs block by block, each writing its region, so
     only one block is in memory at a time.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Threads.
+    store : str, optional
+        A new ``.zarr`` path.
     """
 
     def __init__(self, workers: int | None = None, store: str | None = None):
@@ -75,7 +82,19 @@ class Dask(Local):
     """A ``dask.distributed.Client``'s workers: one task per block of equal shape, named
     ``bayeswd-train-block-…`` on the dashboard; ``workers`` threads per task (default 1, since the
     worker's own thread pool is the parallelism). ``progress``: one line on stderr as each block
-    finishes (``bayeswd: train block 3/16 done (12 s)``), plain text that a log or notebook keeps."""
+    finishes (``bayeswd: train block 3/16 done (12 s)``), plain text that a log or notebook keeps.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client
+        The cluster.
+    workers : int, optional
+        Threads per task.
+    store : str, optional
+        A new ``.zarr`` path the blocks write into.
+    progress : bool
+        Print a line per finished block.
+    """
 
     def __init__(self, client, workers: int | None = None, store: str | None = None, progress: bool = False):
         super().__init__(workers, store)
@@ -105,7 +124,23 @@ class Dask(Local):
 
 
 def executor_for(client=None, store: str | None = None, workers: int | None = None, progress: bool = False) -> Local:
-    """The executor for ``train``'s execution settings (``progress`` is for Dask's blocks)."""
+    """The executor for ``train``'s execution settings (``progress`` is for Dask's blocks).
+
+    Parameters
+    ----------
+    client : dask.distributed.Client, optional
+        Run on Dask when given.
+    store : str, optional
+        A new ``.zarr`` path.
+    workers : int, optional
+        Threads.
+    progress : bool
+        Print a line per finished Dask block.
+
+    Returns
+    -------
+    Local or Dask
+    """
     return Local(workers, store) if client is None else Dask(client, workers, store, progress)
 
 
@@ -124,6 +159,24 @@ def run_block(inputs: SweepInputs, lams: np.ndarray, seeds: np.ndarray, workers:
     Returns the arrays — runs (lam, pair, ...), starts (pair, ...) — and how many traces it caused.
     On the CPU the block is cut along its longer axis into ``workers`` equal parts on parallel
     threads; the last part is padded with copies of the final entry, so all share one shape.
+
+    Parameters
+    ----------
+    inputs : SweepInputs
+        What every block shares.
+    lams : ndarray
+        The block's λ values.
+    seeds : ndarray
+        The block's seeds.
+    workers : int
+        Threads.
+
+    Returns
+    -------
+    arrays : dict
+        Runs and starts.
+    traces : int
+        Programs traced.
     """
     pair_seeds = np.repeat(np.asarray(seeds, dtype=np.int64), len(inputs.init_sds))
     pair_init_sds = np.tile(np.asarray(inputs.init_sds, dtype=np.float64), len(seeds))

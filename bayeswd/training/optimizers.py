@@ -34,6 +34,25 @@ def shorthand(name: str, lr, *, momentum: float = 0.9, decay: str = "coupled", l
     before the step (masked to w, and b when ``decay_bias``): AdamW for Adam, and the same as
     coupled decay for plain SGD. Coupled decay adds nothing here: λ is in J's gradient. ``lr`` and
     ``lam`` may be traced JAX values (a new λ or lr does not recompile).
+
+    Parameters
+    ----------
+    name : {"sgd", "momentum", "nesterov", "adam"}
+        The shorthand.
+    lr : float or jax.Array
+        The step.
+    momentum : float
+        β.
+    decay : {"coupled", "decoupled"}
+        Where an L2 penalty acts.
+    lam : float or jax.Array
+        λ of J = Σ‖r‖²/(2n) + (λ/2)‖w‖².
+    decay_bias : bool
+        Whether decoupled decay covers the bias.
+
+    Returns
+    -------
+    optax.GradientTransformation
     """
     base = {"sgd": optax.identity(), "momentum": optax.trace(decay=momentum),
             "nesterov": optax.trace(decay=momentum, nesterov=True), "adam": optax.scale_by_adam()}[name]
@@ -51,6 +70,21 @@ def keeps_row_space(optimizer, decay: str, penalty: str, proximal: bool) -> bool
     decay: each update is a linear combination of gradients Xᵀr/n and of the iterates. Never for Adam
     (its per-coordinate scaling is not rotation-invariant), L1 (neither |w| nor its proximal map is),
     or a passed transformation, whose updates bayeswd cannot see.
+
+    Parameters
+    ----------
+    optimizer : str or optax.GradientTransformation
+        The update.
+    decay : str
+        Where an L2 penalty acts.
+    penalty : str
+        ``"l2"`` or ``"l1"``.
+    proximal : bool
+        Whether L1 acts by soft-thresholding.
+
+    Returns
+    -------
+    bool
     """
     if not isinstance(optimizer, str) or penalty != "l2" or proximal:
         return False

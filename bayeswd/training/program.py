@@ -33,7 +33,25 @@ MODELS_PER_BATCH = 64
 @dataclass(frozen=True, eq=False)
 class SweepInputs:
     """What every block shares: the spec, the learning rate, the start, the data and the row-space
-    basis (None on the full path); ``init_sds`` and ``check_finite`` complete the sweep."""
+    basis (None on the full path); ``init_sds`` and ``check_finite`` complete the sweep.
+
+    Attributes
+    ----------
+    spec : Spec
+        The program's spec.
+    lr : float
+        The step.
+    start : dict
+        A fixed start, or empty.
+    data : tuple
+        The training and validation arrays.
+    basis : ndarray or None
+        The row-space basis.
+    init_sds : ndarray
+        The start sds.
+    check_finite : bool
+        Detect divergence.
+    """
 
     spec: Spec
     lr: float
@@ -46,7 +64,13 @@ class SweepInputs:
 
 class Program:
     """The jit-compiled sweep for one :class:`Spec`; ``traces`` counts how often JAX traced it
-    (once per new input shape), so a test can prove that a sweep compiled once."""
+    (once per new input shape), so a test can prove that a sweep compiled once.
+
+    Parameters
+    ----------
+    spec : Spec
+        What the program computes.
+    """
 
     def __init__(self, spec: Spec):
         self.spec, self.traces = spec, 0
@@ -67,6 +91,18 @@ class Program:
 
 @lru_cache(maxsize=64)
 def program_for(spec: Spec) -> Program:
+    """The compiled program for ``spec``, one per spec and process (so equal shapes share one compilation).
+
+    Parameters
+    ----------
+    spec : Spec
+        What the program computes.
+
+    Returns
+    -------
+    Program
+    """
+
     return Program(spec)
 
 

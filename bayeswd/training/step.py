@@ -26,20 +26,46 @@ __all__ = ["TrainState", "Batch", "Trainer", "gradient_descent", "fit", "objecti
 
 
 class TrainState(NamedTuple):
-    """The parameters ``{"w", "b"}`` and the optimizer's state (momentum or Adam moments)."""
+    """The parameters ``{"w", "b"}`` and the optimizer's state (momentum or Adam moments).
+
+    Parameters
+    ----------
+    params : dict
+        ``{"w": w, "b": b}``.
+    opt_state : Any
+        The optimizer's state.
+    """
 
     params: dict
     opt_state: Any
 
 
 class Batch(NamedTuple):
-    """The minibatch's rows of the design and the targets."""
+    """The minibatch's rows of the design and the targets.
+
+    Parameters
+    ----------
+    X : jax.Array, (b, p)
+        The minibatch's inputs.
+    y : jax.Array, (b,) or (b, k)
+        Its targets.
+    """
 
     X: jax.Array
     y: jax.Array
 
 
 class Trainer(NamedTuple):
+    """A training step as blackjax shapes a kernel: ``init(params)`` gives the state, ``step(state, batch, lam)`` the next.
+
+    Parameters
+    ----------
+    init : callable
+        params → TrainState.
+    step : callable
+        (TrainState, Batch, λ) → TrainState.
+    """
+
     init: Callable[[dict], TrainState]
     step: Callable[[TrainState, Batch, Any], TrainState]
 
@@ -60,6 +86,19 @@ def gradient_descent(spec: Spec, lr, objective: Objective | None = None) -> Trai
     beside the optimizer (:func:`~bayeswd.training.optimizers.shorthand`); the proximal L1 step
     soft-thresholds after a plain step on the data term. A passed optax transformation is used as
     given, with λ in J's gradient.
+
+    Parameters
+    ----------
+    spec : Spec
+        What to train.
+    lr : float or jax.Array
+        The shorthand's step.
+    objective : Objective, optional
+        J (default: compiled for ``spec``).
+
+    Returns
+    -------
+    Trainer
     """
     objective = objective_for(spec) if objective is None else objective
     lam_in_gradient = spec.decay == "coupled" and not spec.proximal
@@ -90,6 +129,28 @@ def fit(trainer: Trainer, spec: Spec, params: dict, lam, orders, X, y, evaluate:
     """Run ``spec.epochs`` epochs from ``params``; ``orders`` (epochs, n) gives each epoch's row order.
 
     ``evaluate(params, lam)`` gives the epoch's history entries. Returns (final params, history).
+
+    Parameters
+    ----------
+    trainer : Trainer
+        The step.
+    spec : Spec
+        Epochs, batch size and shapes.
+    params : dict
+        The start.
+    lam : float or jax.Array
+        λ of J = Σ‖r‖²/(2n) + (λ/2)‖w‖² (or + λ‖w‖₁).
+    orders : jax.Array, (epochs, n)
+        Row orders.
+    X, y : jax.Array
+        Training rows.
+    evaluate : callable
+        (params, λ) → the epoch's history entries.
+
+    Returns
+    -------
+    params : dict
+    history : dict
     """
     full, rest = divmod(spec.n, spec.batch_size)
 
