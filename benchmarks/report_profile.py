@@ -61,6 +61,8 @@ for name in analyses.MODULES:
     if not listening and "jax" in sys.modules:
         import jax.monitoring
         jax.monitoring.register_event_duration_secs_listener(_listener)
+        from bayeswd._jax_setup import enable_compilation_cache
+        enable_compilation_cache()                 # as the command does (BAYESWD_COMPILE_CACHE names the folder)
         listening = True
     if "pytensor" in sys.modules and not getattr(sys.modules["pytensor"], "_profiled", False):
         import pytensor
@@ -133,6 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     print(machine())
     warm_dir = Path(tempfile.gettempdir()) / "bayeswd-profile-compile-cache"
+    warm_dir.mkdir(exist_ok=True)
     raw = {}
     for mode in args.modes:
         for cache in args.caches:
