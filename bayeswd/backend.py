@@ -29,7 +29,7 @@ from pytensor.graph.rewriting.basic import in2out, node_rewriter
 from pytensor.tensor import math as pt_math
 
 from bayeswd._jax_setup import assert_x64
-from bayeswd.models import linear_regression
+from bayeswd.models import _engine_model
 
 __all__ = ["Objective", "compile_objective", "model_objective", "reference_objective"]
 
@@ -58,7 +58,7 @@ def compile_objective(num_inputs: int, num_targets: int | None = None, prior: st
     only when ``decay_bias``; λ = 0 drops the prior term (and its constant) exactly.
     """
     y_template = np.zeros((2,) if num_targets is None else (2, num_targets))
-    model = linear_regression(np.zeros((2, num_inputs)), y_template, prior=prior, decay_bias=decay_bias,
+    model = _engine_model(np.zeros((2, num_inputs)), y_template, prior=prior, decay_bias=decay_bias,
                               noise_sd=1.0)
     w, b = model["w"], model["b"]
     w_value, b_value = model.rvs_to_values[w], model.rvs_to_values[b]

@@ -1,17 +1,14 @@
 """PyMC linear-regression models: Gaussian prior on w ↔ L2, Laplace prior ↔ L1.
 
-    y = X w + b + N(0, σ²),   w ~ N(0, 1/strength)   or   w ~ Laplace(0, 1/strength)
-
-``X``, ``y``, ``noise_sd`` and the prior ``strength`` (the Gaussian precision 1/τ²,
-or the Laplace rate 1/s) are ``pm.Data``, so one compiled graph serves every
-minibatch and every λ. In the canonical convention of J,
-λ = σ²·strength/n (Gaussian) and α = σ²·strength/n (Laplace). The bias has a
-flat prior unless ``decay_bias`` gives it the same prior as w.
-
 :func:`regression` is the model for users: every prior proper (the intercept's wide and scaled to the
 data), so ``pm.sample_prior_predictive`` and ``pm.model_to_graphviz`` work on it. Change it — another
 likelihood, another prior — and hand it back: ``map_estimate``, ``sample_posterior`` and ``train`` take
 ``model=`` and run on that model's own log-density.
+
+The training engine compiles a private variant, ``_engine_model``: the prior's precision (1/τ², or
+the Laplace rate 1/s) is ``pm.Data`` beside ``X``, ``y`` and σ, so one compiled graph serves every
+minibatch and every λ (λ = σ²·precision/n), and the bias is flat unless ``decay_bias`` gives it the
+prior of w — the objective J has no intercept penalty.
 """
 
 from __future__ import annotations
@@ -22,15 +19,16 @@ import pymc as pm
 from bayeswd._validate import as_choice, as_positive
 from bayeswd.objective import PRIORS
 
-__all__ = ["PRIORS", "INTERCEPT_WIDTH", "check_model", "linear_regression", "regression"]
+__all__ = ["PRIORS", "INTERCEPT_WIDTH", "check_model", "regression"]
 
 # The intercept prior's sd, in units of the spread of y: wide enough that 20 rows decide b alone.
 INTERCEPT_WIDTH = 10.0
 
 
-def linear_regression(X, y, *, prior: str = "gaussian", strength: float = 1.0, noise_sd: float = 1.0,
-                      decay_bias: bool = False, features=None) -> pm.Model:
-    """Build the model. ``strength`` = 1/τ² (Gaussian) or 1/s (Laplace); 0 means no prior term.
+def _engine_model(X, y, *, prior: str = "gaussian", strength: float = 1.0, noise_sd: float = 1.0,
+                  decay_bias: bool = False, features=None) -> pm.Model:
+    """The engine's model (not public: its bias prior is flat). ``strength`` = 1/τ² (Gaussian) or 1/s
+    (Laplace); 0 means no prior term.
 
     ``y`` of shape (n, k) gives k independent outputs sharing σ and the prior. ``features``
     (labels, one per column of X) gives the model the coords ``feature`` (and ``target`` for

@@ -108,14 +108,14 @@ def raw_model(X, y, prior: str, scale: float, noise_sd: float, features=None) ->
     -------
     pymc.Model
     """
-    from bayeswd.models import linear_regression
+    from bayeswd.models import _engine_model
 
     with np.errstate(under="ignore"):
         strength = float(np.float64(scale) ** -2 if prior == "gaussian" else 1.0 / np.float64(scale))
     if not strength > 0:
         raise ValueError(f"scale={scale!r} is too wide for float64 (its precision underflows to 0, a flat prior "
                          "with no MAP of its own): use a smaller scale, or bayeswd.ridge at lam=0")
-    return linear_regression(X, y, prior=prior, strength=strength, noise_sd=noise_sd,
+    return _engine_model(X, y, prior=prior, strength=strength, noise_sd=noise_sd,
                              features=features if features is not None else range(X.shape[1]))
 
 
