@@ -189,13 +189,13 @@ def _d2l_point(data, sigma, wd, K, seed) -> dict:
 
 
 def _laplace_gap(X, y, scale, sigma, K, seed) -> dict:
-    import arviz as az
+    import arviz_stats as azs
 
     got = E.optimize_draws(X, y, "laplace", scale, sigma, K, seed=seed)
     chains, per = 4, max(K // 4, 50)
     w, _ = gibbs_bayesian_lasso(X, y, scale, sigma, draws=per, tune=200, chains=chains, seed=seed)
     p = X.shape[1]
-    ess = np.array([float(az.ess(np.ascontiguousarray(w[:, :, j]))) for j in range(p)])
+    ess = np.array([float(azs.ess(np.ascontiguousarray(w[:, :, j]))) for j in range(p)])
     gw = w.reshape(-1, p)
     g_sd, o_sd = gw.std(axis=0, ddof=1), got.w.std(axis=0, ddof=1)
     z_sd = (o_sd - g_sd) / np.sqrt(g_sd**2 / (2 * ess) + o_sd**2 / (2 * (K - 1)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import arviz as az
+import arviz_base as azb   # ArviZ without its plotting half: no matplotlib.pyplot
+import arviz_stats as azs
 import numpy as np
 from scipy import stats
 
@@ -55,7 +56,7 @@ Results = UncertaintyResults
 
 def _z_max(tree, exact_mean):
     mean = np.asarray(tree["posterior"]["w"].mean(("chain", "draw")))
-    return float(np.abs((mean - exact_mean) / np.asarray(az.mcse(tree, var_names=["w"])["w"])).max())
+    return float(np.abs((mean - exact_mean) / np.asarray(azs.mcse(tree, var_names=["w"])["w"])).max())
 
 
 def compute(ctx: Context) -> UncertaintyResults:
@@ -87,7 +88,7 @@ def compute(ctx: Context) -> UncertaintyResults:
         nuts = sample_posterior(data, "laplace", p["prior_sd"], noise_sd=sigma, sampler=laplace_sampler,
                                 draws=p["laplace_draws"], tune=1000, seed=ctx.seed + 1)
         means = [np.asarray(t["posterior"]["w"].mean(("chain", "draw"))) for t in (gibbs, nuts)]
-        errs = [np.asarray(az.mcse(t, var_names=["w"])["w"]) for t in (gibbs, nuts)]
+        errs = [np.asarray(azs.mcse(t, var_names=["w"])["w"]) for t in (gibbs, nuts)]
         laplace_z = float(np.abs((means[0] - means[1]) / np.hypot(*errs)).max())
         nuts_rhat = float(nuts.attrs["max_rhat"])
     pred = posterior_predictive(trees["exact"], data.X_val, data.y_val, sigma, seed=ctx.seed)
@@ -104,12 +105,12 @@ def compute(ctx: Context) -> UncertaintyResults:
 
 def _loo_ranking(trees: dict) -> list:
     """PSIS-LOO ranking by az.compare, with each posterior's Pareto k against ArviZ's reliability bar."""
-    with warnings.catch_warnings(), az.rc_context({"stats.round_to": "none"}):   # full precision, not 2 digits
+    with warnings.catch_warnings(), azb.rc_context({"stats.round_to": "none"}):   # full precision, not 2 digits
         warnings.simplefilter("ignore")       # high Pareto k is reported in the table, not as a warning
-        ranking = az.compare(trees)
+        ranking = azs.compare(trees)
         rows = []
         # az.compare rounds elpd and p to the digits its se supports; the loo objects keep full precision
-        loos = {name: az.loo(trees[name], pointwise=True) for name in ranking.index}
+        loos = {name: azs.loo(trees[name], pointwise=True) for name in ranking.index}
         best = float(loos[ranking.index[0]].elpd)
         for name, row in ranking.iterrows():
             loo = loos[name]

@@ -186,7 +186,12 @@ class _Plan:
 
 def _run(args, interrupt: InterruptFlag) -> int:
     """Plan (every input checked), compute the sections (cached ones reused), then write them."""
-    plan = _plan(args, interrupt)
+    with _ForkServer() as server:
+        plan = _plan(args, interrupt, server)
+        return _finish(args, plan, interrupt)
+
+
+def _finish(args, plan: _Plan, interrupt: InterruptFlag) -> int:
     cache = ResultsCache(Path(args.cache_dir).expanduser() if args.cache_dir else None, enabled=not args.no_cache)
     start = time.perf_counter()
     sections, hits = _sections(args, plan, cache, interrupt)
@@ -207,13 +212,9 @@ def _run(args, interrupt: InterruptFlag) -> int:
     return 0
 
 
-def _plan(args, interrupt: InterruptFlag) -> _Plan:
+def _plan(args, interrupt: InterruptFlag, server: _ForkServer | None = None) -> _Plan:
     # Everything that can be checked is checked before any computing (the CLI checked --out first).
     from bayeswd import analyses
-    from bayeswd._jax_setup import enable_compilation_cache   # PyMC and JAX: a signal here can be swallowed
-
-    interrupt.check()
-    enable_compilation_cache()   # the command opts in to JAX's persistent cache; library calls never do
 
     config = _load_config(args.config)
     seed, quick = _seed(args, config), _quick(args, config)
@@ -223,9 +224,15 @@ def _plan(args, interrupt: InterruptFlag) -> _Plan:
     if getattr(args, "target", None) is not None and not args.data:
         raise UsageError("--target chooses a column of --data; give --data FILE too")
     dataset, label, redraw, fingerprint = _dataset(args.data, seed, getattr(args, "target", None))
+    if server is not None and _jobs(args, getattr(args, "scheduler", None), len(names)) > 1:
+        server.start(names)   # the workers' imports, on the other core, while this process does its own
     with _loading(_progress_mode(args.quiet), f"{args.command} of {len(names)} section{'s' * (len(names) > 1)} "
                   f"({'quick' if quick else 'full'} sizes); loading the analyses and their libraries"):
+        from bayeswd._jax_setup import enable_compilation_cache
+
+        enable_compilation_cache()   # the command opts in to JAX's persistent cache; library calls never do
         modules = [analyses.load(name) for name in names]
+    interrupt.check()   # a signal during the imports of PyMC and JAX can be swallowed by them
     params = {m.NAME: resolve(m, quick, config.get(m.NAME)) for m in modules}  # every setting, before any work
     keys = {m.NAME: {"params": params[m.NAME], "seed": seed, "quick": quick, "data": fingerprint,
                      "code": code_version(m)} for m in modules}
@@ -514,9 +521,14 @@ def _worker(name: str, ctx, label: str, mode: str):
     return _compute_and_render(analyses.load(name), ctx, label, mode if mode == "lines" else "off")
 
 
-def _worker_start() -> None:
-    # Ctrl-C reaches the whole process group: the parent stops the run and terminates the workers.
+def _worker_start(environ: dict) -> None:
+    # The fork server's environment is the one it started with; a worker reads the command's.
+    import os
     import signal
+
+    os.environ.clear()
+    os.environ.update(environ)
+    # Ctrl-C reaches the whole process group: the parent stops the run and terminates the workers.
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # born with the parent's mask, which blocked these while it made the pool: pool.terminate() sends SIGTERM
@@ -526,8 +538,76 @@ def _worker_start() -> None:
     enable_compilation_cache()   # each section worker shares the command's persistent cache
 
 
+# What the sections import only when they run (PyTensor's numba back-end for PyMC's MAP and NUTS, the
+# figure back-ends): imported once in the fork server too, instead of once in every worker. An absent
+# one is skipped.
+_LAZY_IMPORTS = ("numba", "pytensor.link.numba.dispatch", "better_optimize", "dask.array", "matplotlib.figure",
+                 "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg")
+
+
+class _ForkServer:
+    """The section workers' parent: a fresh interpreter that imports every analysis (JAX, PyMC, ArviZ)
+    once, before JAX makes any thread, and forks each worker from that state.
+
+    A spawned worker would import them again itself (≈ 10 s of CPU each, while the command imports
+    them too); the fork server does it once, on another core, while the command loads its own copy.
+    A plain fork of the command is not safe: by then it may hold threads (rich's display, JAX's
+    runtime). Started by ``start`` when a report will use workers; stopped, and killed if still importing,
+    when the command ends, so a later run in the same process never inherits a stale server. Where
+    there is no fork server (Windows), the workers are spawned and import for themselves.
+    """
+
+    @staticmethod
+    def context():
+        import multiprocessing
+
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        return multiprocessing.get_context(method)
+
+    def __enter__(self):
+        self.started = False
+        return self
+
+    def start(self, names) -> None:
+        import signal
+        from multiprocessing import forkserver
+
+        from bayeswd import analyses
+
+        if self.context().get_start_method() != "forkserver":
+            return
+        self.context().set_forkserver_preload([f"{analyses.__name__}.{name}" for name in names] + list(_LAZY_IMPORTS))
+        # Born ignoring SIGINT, with SIGTERM and SIGHUP blocked (see _SectionPool): a Ctrl-C while it
+        # imports prints nothing there, and its workers inherit the same state.
+        stopping = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+        try:
+            forkserver.ensure_running()
+            self.started = True
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def __exit__(self, *exc):
+        if self.started:
+            import os
+            import signal
+            from multiprocessing import forkserver
+
+            server = forkserver._forkserver
+            pid = getattr(server, "_forkserver_pid", None)
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGKILL)   # it may still be importing: nothing of it is needed now
+                except ProcessLookupError:
+                    pass
+                server._stop()
+        return False
+
+
 class _SectionPool:
-    """Sections computed at once in ``jobs`` worker processes (spawned: JAX does not survive a fork), or
+    """Sections computed at once in ``jobs`` worker processes (forked by ``_ForkServer``), or
     in this process when ``jobs`` is 1. Every section is a pure function of its Context, so the
     numbers are the same either way. On any exit other than success the workers are terminated."""
 
@@ -537,7 +617,7 @@ class _SectionPool:
 
     def __enter__(self):
         if self.jobs > 1:
-            import multiprocessing
+            import os
             import signal
 
             # Workers are born ignoring SIGINT (an ignored signal survives exec, and Python keeps it ignored),
@@ -548,7 +628,8 @@ class _SectionPool:
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
             mask = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
             try:
-                self.pool = multiprocessing.get_context("spawn").Pool(self.jobs, initializer=_worker_start)
+                self.pool = _ForkServer.context().Pool(self.jobs, initializer=_worker_start,
+                                                       initargs=(dict(os.environ),))
             finally:
                 signal.signal(signal.SIGINT, previous)
                 try:

@@ -10,7 +10,7 @@ centred intercept μ = b + x̄·w, which is independent of w; then map back.
 from __future__ import annotations
 
 
-import arviz as az
+import arviz_base as azb   # ArviZ's data half: no matplotlib
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -225,6 +225,6 @@ def collapsed_hierarchical_model(X, y) -> tuple[pm.Model, Design]:
 
 
 def to_datatree(posterior: dict, attrs: dict | None = None):
-    tree = az.from_dict({"posterior": posterior})
+    tree = azb.from_dict({"posterior": posterior})
     tree.attrs.update(attrs or {})
     return tree
