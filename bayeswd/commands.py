@@ -549,8 +549,9 @@ class _ForkServer:
     """The section workers' parent: a fresh interpreter that imports every analysis (JAX, PyMC, ArviZ)
     once, before JAX makes any thread, and forks each worker from that state.
 
-    A spawned worker would import them again itself (≈ 10 s of CPU each, while the command imports
-    them too); the fork server does it once, on another core, while the command loads its own copy.
+    A spawned worker would import them again itself (3–4 s of CPU each, 10 s without byte-compiled
+    modules), after the command imported them too; the fork server does it once, on another core, while
+    the command loads its own copy.
     A plain fork of the command is not safe: by then it may hold threads (rich's display, JAX's
     runtime). Started by ``start`` when a report will use workers; stopped, and killed if still importing,
     when the command ends, so a later run in the same process never inherits a stale server. Where
