@@ -59,7 +59,7 @@ def compile_objective(num_inputs: int, num_targets: int | None = None, prior: st
     """
     y_template = np.zeros((2,) if num_targets is None else (2, num_targets))
     model = _engine_model(np.zeros((2, num_inputs)), y_template, prior=prior, decay_bias=decay_bias,
-                              noise_sd=1.0)
+                          noise_sd=1.0)
     w, b = model["w"], model["b"]
     w_value, b_value = model.rvs_to_values[w], model.rvs_to_values[b]
 

@@ -176,13 +176,13 @@ def console_main() -> None:
     worker thread would otherwise hold the interpreter's shutdown until it finished. After a command
     that loaded JAX it also leaves without the interpreter's teardown (the exit handlers still run)."""
     status = main()
-    if status <= 128 and "jax" in sys.modules:
-        # Done, everything written: run the exit handlers but skip tearing down the interpreter's
-        # thousands of modules and XLA's runtime (≈ 1 s of a report's wall time, to no one's benefit).
-        import atexit
-
-        atexit._run_exitfuncs()
     if status > 128 or "jax" in sys.modules:   # a signal: 130 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP
+        if status <= 128:
+            # Done, everything written: run the exit handlers but skip tearing down the interpreter's
+            # thousands of modules and XLA's runtime (≈ 1 s of a report's wall time, to no one's benefit).
+            import atexit
+
+            atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

@@ -529,13 +529,31 @@ def _worker_start(environ: dict) -> None:
     os.environ.clear()
     os.environ.update(environ)
     # Ctrl-C reaches the whole process group: the parent stops the run and terminates the workers.
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # born with the parent's mask, which blocked these while it made the pool: pool.terminate() sends SIGTERM
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)])
     from bayeswd._jax_setup import enable_compilation_cache
 
     enable_compilation_cache()   # each section worker shares the command's persistent cache
+
+
+@contextlib.contextmanager
+def _stopping_signals_held():
+    """Make child processes inside this block: they are born ignoring SIGINT (an ignored signal survives
+    exec, and Python keeps it ignored), so a Ctrl-C while they import prints nothing there, and with
+    SIGTERM and SIGHUP blocked (workers unblock them in ``_worker_start``). Here the stopping signals are
+    blocked, not lost: one that landed inside Pool() would leave it half-made, and the run would wait
+    forever for a worker that never came. It is delivered on leaving the block."""
+    import signal
+
+    stopping = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)   # a signal that came meanwhile runs now
 
 
 # What the sections import only when they run (PyTensor's numba back-end for PyMC's MAP and NUTS, the
@@ -570,7 +588,6 @@ class _ForkServer:
         return self
 
     def start(self, names) -> None:
-        import signal
         from multiprocessing import forkserver
 
         from bayeswd import analyses
@@ -578,17 +595,9 @@ class _ForkServer:
         if self.context().get_start_method() != "forkserver":
             return
         self.context().set_forkserver_preload([f"{analyses.__name__}.{name}" for name in names] + list(_LAZY_IMPORTS))
-        # Born ignoring SIGINT, with SIGTERM and SIGHUP blocked (see _SectionPool): a Ctrl-C while it
-        # imports prints nothing there, and its workers inherit the same state.
-        stopping = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
-        try:
+        with _stopping_signals_held():     # its workers, forked from it, are born in the same state
             forkserver.ensure_running()
             self.started = True
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def __exit__(self, *exc):
         if self.started:
@@ -619,26 +628,15 @@ class _SectionPool:
     def __enter__(self):
         if self.jobs > 1:
             import os
-            import signal
 
-            # Workers are born ignoring SIGINT (an ignored signal survives exec, and Python keeps it ignored),
-            # so a Ctrl-C while they import prints nothing there. While the pool is made, the stopping signals
-            # are blocked, not lost: one that lands inside Pool() would leave it half-made, and the run would
-            # wait forever for a worker that never came. It is delivered when the mask is restored.
-            stopping = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-            mask = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
             try:
-                self.pool = _ForkServer.context().Pool(self.jobs, initializer=_worker_start,
-                                                       initargs=(dict(os.environ),))
-            finally:
-                signal.signal(signal.SIGINT, previous)
-                try:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)   # a signal that came meanwhile runs now
-                except BaseException:
-                    if self.pool is not None:
-                        self.pool.terminate()
-                    raise
+                with _stopping_signals_held():
+                    self.pool = _ForkServer.context().Pool(self.jobs, initializer=_worker_start,
+                                                           initargs=(dict(os.environ),))
+            except BaseException:   # a signal delivered as the block ends: the pool is made, and goes
+                if self.pool is not None:
+                    self.pool.terminate()
+                raise
         return self
 
     def submit(self, module, ctx, label: str) -> None:

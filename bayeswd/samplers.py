@@ -116,7 +116,7 @@ def raw_model(X, y, prior: str, scale: float, noise_sd: float, features=None) ->
         raise ValueError(f"scale={scale!r} is too wide for float64 (its precision underflows to 0, a flat prior "
                          "with no MAP of its own): use a smaller scale, or bayeswd.ridge at lam=0")
     return _engine_model(X, y, prior=prior, strength=strength, noise_sd=noise_sd,
-                             features=features if features is not None else range(X.shape[1]))
+                         features=features if features is not None else range(X.shape[1]))
 
 
 def gibbs_bayesian_lasso(X, y, scale: float, noise_sd: float, *, draws: int = 1000, tune: int = 500,
