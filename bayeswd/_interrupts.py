@@ -6,6 +6,7 @@ Ctrl-C during them is one line too, not a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from bayeswd.exceptions import Interrupted
@@ -22,6 +23,19 @@ class InterruptFlag:
     def __init__(self):
         self.seen = False
         self.signum = None
+        self._deferring = False
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """Only record a signal inside this block, and raise it on leaving: an exception raised inside a
+        compiled extension's import (jaxlib registering its types with nanobind) aborts the process
+        (SIGABRT, 'Critical nanobind error') instead of ending the run with one line."""
+        previous, self._deferring = self._deferring, True
+        try:
+            yield
+        finally:
+            self._deferring = previous
+        self.check()
 
     def check(self) -> None:
         if self.seen:
@@ -30,7 +44,8 @@ class InterruptFlag:
     def _handler(self, signum, frame):
         self.seen = True
         self.signum = signum
-        raise Interrupted(signum)
+        if not self._deferring:
+            raise Interrupted(signum)
 
     def _unraisable(self, info):
         # Ctrl-C landing in a callback Python cannot raise from (JAX's gc hook, say) is already

@@ -227,7 +227,8 @@ def _plan(args, interrupt: InterruptFlag, server: _ForkServer | None = None) -> 
     if server is not None and _jobs(args, getattr(args, "scheduler", None), len(names)) > 1:
         server.start(names)   # the workers' imports, on the other core, while this process does its own
     with _loading(_progress_mode(args.quiet), f"{args.command} of {len(names)} section{'s' * (len(names) > 1)} "
-                  f"({'quick' if quick else 'full'} sizes); loading the analyses and their libraries"):
+                  f"({'quick' if quick else 'full'} sizes); loading the analyses and their libraries"), \
+            interrupt.deferred():   # a signal here ends the run once the imports are done
         from bayeswd._jax_setup import enable_compilation_cache
 
         enable_compilation_cache()   # the command opts in to JAX's persistent cache; library calls never do

@@ -154,7 +154,12 @@ def test_progress_lines_off_a_terminal(tmp_path):
         assert re.match(r"bayeswd: \[\d+/13\] .+: started", line), line
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
+        try:
+            proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:   # fail without leaving the process behind for the next test
+            proc.kill()
+            proc.communicate()
+            raise
     assert proc.returncode == 130 and not (tmp_path / "out").exists()
 
 
