@@ -438,3 +438,20 @@ def test_a_signal_during_the_imports_is_one_line(tmp_path, sig):
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == f"bayeswd: interrupted ({sig.name}); the previous report was left as it was"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_signal_inside_deferred_is_raised_on_leaving():
+    """Inside ``deferred()`` (the command's heavy imports) a signal is only recorded: an exception raised
+    inside a compiled extension's import aborts the process. It is raised as the block ends."""
+    import os
+
+    from bayeswd._interrupts import InterruptFlag
+    from bayeswd.exceptions import Interrupted
+
+    reached = False
+    with pytest.raises(Interrupted) as caught:
+        with InterruptFlag() as flag, flag.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)   # the handler has run by now, and raised nothing
+            reached = True
+    assert reached and caught.value.signum == signal.SIGTERM
