@@ -228,12 +228,11 @@ def _plan(args, interrupt: InterruptFlag, server: _ForkServer | None = None) -> 
         server.start(names)   # the workers' imports, on the other core, while this process does its own
     with _loading(_progress_mode(args.quiet), f"{args.command} of {len(names)} section{'s' * (len(names) > 1)} "
                   f"({'quick' if quick else 'full'} sizes); loading the analyses and their libraries"), \
-            interrupt.deferred():   # a signal here ends the run once the imports are done
+            interrupt.deferred():   # a signal here (even one PyMC or JAX swallowed) ends the run after the imports
         from bayeswd._jax_setup import enable_compilation_cache
 
         enable_compilation_cache()   # the command opts in to JAX's persistent cache; library calls never do
         modules = [analyses.load(name) for name in names]
-    interrupt.check()   # a signal during the imports of PyMC and JAX can be swallowed by them
     params = {m.NAME: resolve(m, quick, config.get(m.NAME)) for m in modules}  # every setting, before any work
     keys = {m.NAME: {"params": params[m.NAME], "seed": seed, "quick": quick, "data": fingerprint,
                      "code": code_version(m)} for m in modules}

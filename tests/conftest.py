@@ -100,6 +100,19 @@ def without_progress(err: str) -> str:
     return "\n".join(line for line in err.strip().splitlines() if not _PROGRESS.match(line))
 
 
+def communicate_or_kill(proc, seconds: float) -> tuple[str, str]:
+    """``proc.communicate`` within ``seconds``; past them the child is killed (so no test inherits it) and
+    TimeoutExpired is raised."""
+    import subprocess
+
+    try:
+        return proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
 def line_within(stream, pattern: str, seconds: float) -> tuple[str, float]:
     """The first line of a child's stderr containing ``pattern``, read until ``seconds`` have passed."""
     import selectors

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import line_within, previous_report, without_progress
+from conftest import communicate_or_kill, line_within, previous_report, without_progress
 
 import bayeswd
 from bayeswd.cli import main
@@ -154,12 +154,7 @@ def test_progress_lines_off_a_terminal(tmp_path):
         assert re.match(r"bayeswd: \[\d+/13\] .+: started", line), line
     finally:
         proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:   # fail without leaving the process behind for the next test
-            proc.kill()
-            proc.communicate()
-            raise
+        communicate_or_kill(proc, 60)
     assert proc.returncode == 130 and not (tmp_path / "out").exists()
 
 
@@ -428,12 +423,7 @@ def test_a_signal_during_the_imports_is_one_line(tmp_path, sig):
                             cwd=tmp_path)
     time.sleep(0.6)   # past bayeswd's own import, inside JAX's and PyMC's
     proc.send_signal(sig)
-    try:
-        _, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:    # the signal was lost: fail, without leaving the process behind
-        proc.kill()
-        proc.communicate()
-        raise
+    _, err = communicate_or_kill(proc, 60)   # past it the signal was lost: fail
     assert proc.returncode == 128 + sig, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == f"bayeswd: interrupted ({sig.name}); the previous report was left as it was"
