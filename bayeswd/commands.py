@@ -528,9 +528,9 @@ def _worker_start(environ: dict) -> None:
 
     os.environ.clear()
     os.environ.update(environ)
-    # Ctrl-C reaches the whole process group: the parent stops the run and terminates the workers.
+    # Ctrl-C reaches the whole process group: the parent stops the run and kills the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # born with the parent's mask, which blocked these while it made the pool: pool.terminate() sends SIGTERM
+    # born with the parent's mask, which blocked these while it made the workers
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)])
     from bayeswd._jax_setup import enable_compilation_cache
 
@@ -542,8 +542,8 @@ def _stopping_signals_held():
     """Make child processes inside this block: they are born ignoring SIGINT (an ignored signal survives
     exec, and Python keeps it ignored), so a Ctrl-C while they import prints nothing there, and with
     SIGTERM and SIGHUP blocked (workers unblock them in ``_worker_start``). Here the stopping signals are
-    blocked, not lost: one that landed inside Pool() would leave it half-made, and the run would wait
-    forever for a worker that never came. It is delivered on leaving the block."""
+    blocked, not lost: one that landed inside a worker's start would leave it half-made, and the run
+    could wait forever for a worker that never came. It is delivered on leaving the block."""
     import signal
 
     stopping = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
@@ -601,80 +601,149 @@ class _ForkServer:
 
     def __exit__(self, *exc):
         if self.started:
-            import os
-            import signal
-            from multiprocessing import forkserver
-
-            server = forkserver._forkserver
-            pid = getattr(server, "_forkserver_pid", None)
-            if pid is not None:
-                try:
-                    os.kill(pid, signal.SIGKILL)   # it may still be importing: nothing of it is needed now
-                except ProcessLookupError:
-                    pass
-                server._stop()
+            self.stop()
         return False
+
+    @staticmethod
+    def stop() -> None:
+        """Stop this process's fork server, if one runs: killed, since it may still be importing and
+        nothing of it is needed now."""
+        import os
+        import signal
+        from multiprocessing import forkserver
+
+        server = forkserver._forkserver
+        pid = getattr(server, "_forkserver_pid", None)
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            server._stop()
 
 
 class _SectionPool:
-    """Sections computed at once in ``jobs`` worker processes (forked by ``_ForkServer``), or
-    in this process when ``jobs`` is 1. Every section is a pure function of its Context, so the
-    numbers are the same either way. On any exit other than success the workers are terminated."""
+    """Sections computed at once in ``jobs`` worker processes (forked by ``_ForkServer``), or in this
+    process when ``jobs`` is 1. Every section is a pure function of its Context, so the numbers are the
+    same either way.
 
-    def __init__(self, jobs: int, mode: str, interrupt: InterruptFlag | None = None):
-        self.jobs, self.mode, self.pending, self.pool = jobs, mode, {}, None
+    Each worker has its own pipe and is sent a section only when idle; nothing (lock, queue, thread) is
+    shared with it. So a worker can be killed at any moment, and on any exit other than success every
+    worker is. multiprocessing.Pool's terminate() can wait forever (CPython issues 78178, 96995): caught
+    once, after a Ctrl-C, with its task thread blocked sending a section's Context (larger than a pipe
+    holds) to workers it had just terminated. A worker that dies (out of memory, killed) is an error
+    naming its section, not a wait."""
+
+    def __init__(self, jobs: int, mode: str, interrupt: InterruptFlag | None = None, work=None):
+        self.jobs, self.mode = jobs, mode
+        self.work = _worker if work is None else work   # (name, Context, label, mode) → what result() returns
         self.interrupt = interrupt   # checked while waiting: a signal a library swallowed still stops the run
+        self.workers = []            # (process, our end of its pipe)
+        self.waiting = []            # (section name, Context, label), not yet sent to a worker
+        self.running = {}            # our end of a busy worker's pipe → the section it computes
+        self.outcomes = {}           # section name → (computed, value or exception, worker's traceback)
+        self.submitted = set()
 
     def __enter__(self):
         if self.jobs > 1:
             import os
 
+            context = _ForkServer.context()
             try:
                 with _stopping_signals_held():
-                    self.pool = _ForkServer.context().Pool(self.jobs, initializer=_worker_start,
-                                                           initargs=(dict(os.environ),))
-            except BaseException:   # a signal delivered as the block ends: the pool is made, and goes
-                if self.pool is not None:
-                    self.pool.terminate()
+                    for _ in range(self.jobs):
+                        ours, theirs = context.Pipe()
+                        process = context.Process(target=_serve, args=(theirs, dict(os.environ), self.work),
+                                                  daemon=True)
+                        process.start()
+                        theirs.close()
+                        self.workers.append((process, ours))
+            except BaseException:   # a signal delivered as the block ends: the workers made so far go
+                self._stop(graceful=False)
                 raise
         return self
 
     def submit(self, module, ctx, label: str) -> None:
-        if self.pool is not None:
-            self.pending[module.NAME] = self.pool.apply_async(_worker, (module.NAME, ctx, label, self.mode))
+        if self.workers:
+            self.waiting.append((module.NAME, ctx, label))
+            self.submitted.add(module.NAME)
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        for process, conn in self.workers:
+            if self.waiting and conn not in self.running:
+                name, ctx, label = self.waiting.pop(0)
+                self.running[conn] = name
+                try:
+                    conn.send((name, ctx, label, self.mode))
+                except OSError:
+                    self._lost(process, name)
+
+    def _receive(self, conn) -> None:
+        name = self.running.pop(conn)
+        try:
+            self.outcomes[name] = conn.recv()
+        except (EOFError, OSError):
+            self._lost(next(p for p, c in self.workers if c is conn), name)
+        self._dispatch()
+
+    @staticmethod
+    def _lost(process, name: str):
+        process.join(1.0)   # an OSError: the CLI says it in one line, exit status 1
+        raise ChildProcessError(f"the worker process computing section {name!r} stopped before it finished (exit "
+                           f"code {process.exitcode}: killed, or out of memory?); rerun with --jobs 1 to compute "
+                           "the sections one after another")
 
     def result(self, module, ctx):
-        if module.NAME not in self.pending:
+        if module.NAME not in self.submitted:
             return _compute_and_render(module, ctx)
-        pending = self.pending.pop(module.NAME)
-        try:
-            while not pending.ready():   # short waits, so a signal is handled at once
-                pending.wait(0.2)
-                if self.interrupt is not None:
-                    self.interrupt.check()
-            return pending.get()
-        except KeyboardInterrupt as err:
-            # The traceback's frames (the wait's) must not keep the pool, and its semaphores, alive.
-            import traceback
+        from multiprocessing.connection import wait
 
-            del pending
-            traceback.clear_frames(err.__traceback__)
-            raise
+        # A signal only raises the flag here (checked every 0.2 s), never an exception inside a pipe read.
+        with self.interrupt.deferred() if self.interrupt is not None else contextlib.nullcontext():
+            while module.NAME not in self.outcomes and not (self.interrupt is not None and self.interrupt.seen):
+                for conn in wait(list(self.running), timeout=0.2):
+                    self._receive(conn)
+        computed, value, trace = self.outcomes.pop(module.NAME)
+        if not computed:
+            value.add_note(f"raised in the worker process computing {module.NAME!r}:\n{trace}")
+            raise value
+        return value
 
     def __exit__(self, exc_type, exc, tb):
-        if self.pool is not None:
-            if exc_type is None:
-                self.pool.close()
-            else:
-                self.pool.terminate()
-            self.pool.join()
-            # Release the pool's semaphores now: after a signal the CLI leaves with os._exit, and the
-            # resource tracker would warn about them on its way out.
-            self.pool = self.pending = None
-            import gc
-
-            gc.collect()
+        self._stop(graceful=exc_type is None and not self.running)
         return False
+
+    def _stop(self, graceful: bool) -> None:
+        for process, conn in self.workers:
+            if graceful:
+                with contextlib.suppress(OSError):
+                    conn.send(None)   # no more sections: the worker returns
+            else:
+                process.kill()        # nothing is shared with it, so nothing is left waiting on it
+        for process, conn in self.workers:
+            process.join()
+            conn.close()
+        self.workers, self.running = [], {}
+
+
+def _serve(conn, environ: dict, work) -> None:
+    """A section worker: ``work(name, Context, label, mode)`` for each task sent, until None, sending back
+    (True, its result, "") or (False, the exception, its traceback)."""
+    import pickle
+    import traceback
+
+    _worker_start(environ)
+    while (task := conn.recv()) is not None:
+        try:
+            outcome = (True, work(*task), "")
+        except Exception as err:
+            outcome = (False, err, traceback.format_exc())
+            try:
+                pickle.loads(pickle.dumps(err))
+            except Exception:   # an exception that cannot travel is sent as its text
+                outcome = (False, RuntimeError(f"{type(err).__name__}: {err}"), outcome[2])
+        conn.send(outcome)
 
 
 def _duration(seconds: float) -> str:
