@@ -141,11 +141,12 @@ def test_sigterm_ends_the_command_like_ctrl_c(tmp_path):
 
 def test_progress_lines_off_a_terminal(tmp_path):
     """With stderr a pipe (CI logs, nohup), plain progress lines: the first within 3 s of the start, then one
-    as a section starts (in whichever worker process picks it up)."""
+    as a section starts (in whichever worker process picks it up). A Ctrl-C then, with sections running in
+    the workers and more waiting to be sent, ends the run at once and leaves the previous report."""
+    out = previous_report(tmp_path / "out")
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "bayeswd", "report", "--quick", "--no-cache", "--out",
-                             str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path)
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         first, _ = line_within(proc.stderr, "bayeswd: ", 30)
         assert time.perf_counter() - start < 3, first
@@ -154,8 +155,11 @@ def test_progress_lines_off_a_terminal(tmp_path):
         assert re.match(r"bayeswd: \[\d+/13\] .+: started", line), line
     finally:
         proc.send_signal(signal.SIGINT)
-        communicate_or_kill(proc, 60)
-    assert proc.returncode == 130 and not (tmp_path / "out").exists()
+        _, err = communicate_or_kill(proc, 60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert (out / "index.html").read_text() == "previous report"
+    assert not list(tmp_path.glob(".out*"))   # no staging folder
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])

@@ -7,10 +7,6 @@ import math
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -368,19 +364,6 @@ def test_atomic_directory_keeps_the_old_report_on_failure(tmp_path):
         (staging / "index.html").write_text("new")
     assert (target / "index.html").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
-
-
-def test_sigint_leaves_the_previous_report(tmp_path):
-    out = previous_report(tmp_path / "out")
-    proc = subprocess.Popen([sys.executable, "-m", "bayeswd.cli", "report", "--quick", "--no-cache", "--out", str(out)],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(12)  # past start-up, inside the analyses
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err
-    assert (out / "index.html").read_text() == "previous report"
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
 
 
 def test_one_validation_optimal_and_one_loo_lambda_quoted(quick_report):
