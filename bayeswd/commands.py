@@ -734,16 +734,19 @@ def _serve(conn, environ: dict, work) -> None:
     import traceback
 
     _worker_start(environ)
-    while (task := conn.recv()) is not None:
-        try:
-            outcome = (True, work(*task), "")
-        except Exception as err:
-            outcome = (False, err, traceback.format_exc())
+    try:
+        while (task := conn.recv()) is not None:
             try:
-                pickle.loads(pickle.dumps(err))
-            except Exception:   # an exception that cannot travel is sent as its text
-                outcome = (False, RuntimeError(f"{type(err).__name__}: {err}"), outcome[2])
-        conn.send(outcome)
+                outcome = (True, work(*task), "")
+            except Exception as err:
+                outcome = (False, err, traceback.format_exc())
+                try:
+                    pickle.loads(pickle.dumps(err))
+                except Exception:   # an exception that cannot travel is sent as its text
+                    outcome = (False, RuntimeError(f"{type(err).__name__}: {err}"), outcome[2])
+            conn.send(outcome)
+    except (EOFError, BrokenPipeError):   # the command is gone (killed): return quietly, no traceback
+        return
 
 
 def _duration(seconds: float) -> str:

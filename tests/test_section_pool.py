@@ -92,6 +92,22 @@ def test_a_signal_while_waiting_ends_the_wait_and_the_workers_at_once():
     assert all(process.exitcode == -signal.SIGKILL for process in workers)
 
 
+def test_a_worker_whose_command_is_gone_returns_quietly(monkeypatch):
+    """Killed, the command closes its ends of the pipes: a worker waiting for a section, or sending one
+    back, returns without a traceback."""
+    import multiprocessing
+
+    from bayeswd import commands
+
+    monkeypatch.setattr(commands, "_worker_start", lambda environ: None)   # it would change this process's signals
+    for pending in ([], [("a", None, "", "off")]):
+        ours, theirs = multiprocessing.Pipe()
+        for task in pending:
+            ours.send(task)
+        ours.close()
+        assert commands._serve(theirs, {}, work) is None
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
