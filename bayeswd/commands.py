@@ -689,10 +689,11 @@ class _SectionPool:
 
     @staticmethod
     def _lost(process, name: str):
-        process.join(1.0)   # an OSError: the CLI says it in one line, exit status 1
-        raise ChildProcessError(f"the worker process computing section {name!r} stopped before it finished (exit "
-                           f"code {process.exitcode}: killed, or out of memory?); rerun with --jobs 1 to compute "
-                           "the sections one after another")
+        process.join(1.0)   # for its exit code
+        # an OSError: the CLI says it in one line, exit status 1
+        raise ChildProcessError(f"the worker process computing section {name!r} stopped before it finished "
+                                f"(exit code {process.exitcode}: killed, or out of memory?); rerun with --jobs 1 "
+                                "to compute the sections one after another")
 
     def result(self, module, ctx):
         if module.NAME not in self.submitted:

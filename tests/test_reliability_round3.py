@@ -132,7 +132,7 @@ def test_sigterm_ends_the_command_like_ctrl_c(tmp_path):
     time.sleep(1.0)  # inside the Monte Carlo runs
     assert proc.poll() is None
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    _, err = communicate_or_kill(proc, 60)
     assert proc.returncode == code, err
     assert err.strip() == f"bayeswd: interrupted ({sig.name}); the previous report was left as it was"
     assert (out / "index.html").read_text() == "previous report"

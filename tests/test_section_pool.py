@@ -130,8 +130,11 @@ def test_a_report_whose_worker_is_killed_says_so_in_one_line(tmp_path):
         line_within(proc.stderr, ": started", 120)
         workers = [pid for child in _children(proc.pid) for pid in _children(child)]   # the fork server's
         os.kill(workers[0], signal.SIGKILL)
-    finally:
-        _, err = communicate_or_kill(proc, 60)
+    except BaseException:   # fail at once, without leaving the report running for the next test
+        proc.kill()
+        proc.communicate()
+        raise
+    _, err = communicate_or_kill(proc, 60)
     assert proc.returncode == 1, err
     assert re.fullmatch(r"bayeswd: error: the worker process computing section '\w+' stopped before it finished "
                         r"\(exit code -9: killed, or out of memory\?\); rerun with --jobs 1 .*",
