@@ -328,7 +328,9 @@ def test_plot_functions_draw_on_the_given_axes_and_return_it():
         assert plot.loss_vs_lambda(lams, {"a": (lams, {})}, axes[0], marks={"x": 1.0}) is axes[0]
         assert plot.prior_densities(0.1, axes[1]) is axes[1]
         assert plot.nonzeros_vs_alpha(lams, [3, 3, 2, 1, 0], 3, axes[2]) is axes[2]
+        engine = fig.get_layout_engine()
         png, svg = plot.export(fig)
+        assert fig.get_layout_engine() is engine            # the SVG reuses the PNG's layout, then gives it back
     assert dict(matplotlib.rcParams) == before
     assert png[:4] == b"\x89PNG" and b"<svg" in svg[:2000]
     assert axes[1].get_ylabel() == "prior density p(w_j)"
