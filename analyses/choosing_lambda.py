@@ -11,7 +11,7 @@ from bayeswd.conventions import lam_from_prior, prior_sd_from_lam
 from bayeswd.data import D2L_LAMBDA, D2L_PROTOCOL
 from bayeswd.training import train
 from bayeswd.gaussian import BAYESIAN_RIDGE_HYPERPRIOR, empirical_bayes, evidence_path
-from bayeswd.inference import choose_lambda, map_estimate
+from bayeswd.inference import choose_lambda, full_bayes, map_estimate
 from bayeswd.ridge import best_lam
 
 from bayeswd.analyses._common import (LOSS, Context, Count, Results, Table, draw, fmt, log_grid, section,
@@ -26,6 +26,7 @@ SETTINGS = {"n_lams": Count(60, low=2, high=2000, help="λ grid points"),
             "map_points": Count(3, high=50, help="λ values at which the MAP is checked against ridge")}
 QUICK = {"n_lams": 20, "gd_seeds": 2, "map_points": 2}  # the full-Bayes model has 2 parameters: full size is cheap
 TYPICAL_SECONDS = {"quick": 20.0, "full": 25.0}
+SHARES = ("full_bayes",)   # ctx.once computations: run in one worker with the sections sharing them
 EVIDENCE_POINTS = 200
 
 
@@ -82,7 +83,9 @@ def compute(ctx: Context) -> ChoosingResults:
         fit = bayeswd.ridge(X, y, lam)
         map_err.append(float(np.abs(map_estimate(data, "gaussian", tau, noise_sd=sigma).w - fit.w).max()))
         post_err.append(float(np.abs(bayeswd.gaussian_posterior(X, y, sigma, tau).mean - fit.w).max()))
-    choices = choose_lambda(data, lams=log_grid(1e-4, 1e3, 400), draws=p["bayes_draws"], seed=ctx.seed)
+    draws = p["bayes_draws"]   # the uncertainty section makes the same run at the default: computed once
+    posterior = ctx.once(full_bayes, data, chains=4, draws=draws, tune=max(draws, 1000), seed=ctx.seed)
+    choices = choose_lambda(data, lams=log_grid(1e-4, 1e3, 400), posterior=posterior)
     eb = empirical_bayes(X, y)
     # At the boundary τ → 0 (no linear signal) empirical Bayes's λ is infinite: the mark is the grid's largest λ.
     marks = {"d2l's λ": D2L_LAMBDA, "leave-one-out": choices.leave_one_out,

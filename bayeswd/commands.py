@@ -639,8 +639,9 @@ class _SectionPool:
         self.work = _worker if work is None else work   # (name, Context, label, mode) → what result() returns
         self.interrupt = interrupt   # checked while waiting: a signal a library swallowed still stops the run
         self.workers = []            # (process, our end of its pipe)
-        self.waiting = []            # (section name, Context, label), not yet sent to a worker
+        self.waiting = []            # (section name, Context, label, its SHARES), not yet sent to a worker
         self.running = {}            # our end of a busy worker's pipe → the section it computes
+        self.holds = {}              # our end of a worker's pipe → the SHARES of the sections it was sent
         self.outcomes = {}           # section name → (computed, value or exception, worker's traceback)
         self.submitted = set()
 
@@ -665,19 +666,30 @@ class _SectionPool:
 
     def submit(self, module, ctx, label: str) -> None:
         if self.workers:
-            self.waiting.append((module.NAME, ctx, label))
+            self.waiting.append((module.NAME, ctx, label, frozenset(getattr(module, "SHARES", ()))))
             self.submitted.add(module.NAME)
             self._dispatch()
 
     def _dispatch(self) -> None:
         for process, conn in self.workers:
             if self.waiting and conn not in self.running:
-                name, ctx, label = self.waiting.pop(0)
+                name, ctx, label, shares = self.waiting.pop(self._next_for(conn))
                 self.running[conn] = name
+                self.holds.setdefault(conn, set()).update(shares)
                 try:
                     conn.send((name, ctx, label, self.mode))
                 except OSError:
                     self._lost(process, name)
+
+    def _next_for(self, conn) -> int:
+        """The waiting section an idle worker takes: one sharing a computation (``ctx.once``) it already
+        holds, else the first whose shared computations no other worker holds, else the first. A worker
+        never idles while sections wait; at worst a shared computation is made twice, as without SHARES."""
+        others = set().union(*(held for c, held in self.holds.items() if c is not conn))
+        for i, task in enumerate(self.waiting):
+            if task[3] & self.holds.get(conn, set()):
+                return i
+        return next((i for i, task in enumerate(self.waiting) if not task[3] & others), 0)
 
     def _receive(self, conn) -> None:
         name = self.running.pop(conn)
@@ -725,7 +737,7 @@ class _SectionPool:
         for process, conn in self.workers:
             process.join()
             conn.close()
-        self.workers, self.running = [], {}
+        self.workers, self.running, self.holds = [], {}, {}
 
 
 def _serve(conn, environ: dict, work) -> None:

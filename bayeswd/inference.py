@@ -702,7 +702,8 @@ class LambdaChoices:
     prior_sd_draws: np.ndarray
 
 
-def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 1000, seed: int = 0) -> LambdaChoices:
+def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 1000, seed: int = 0,
+                  posterior=None) -> LambdaChoices:
     """λ by full Bayes (posterior of σ²/(nτ²)), empirical Bayes (type-II ML) and exact LOO.
 
     Parameters
@@ -715,6 +716,9 @@ def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 
         NUTS chains and draws per chain for full Bayes.
     seed : int
         The run's seed.
+    posterior : xarray.DataTree, optional
+        A :func:`full_bayes` run on ``dataset`` already made, used instead of sampling one
+        (``chains``, ``draws`` and ``seed`` are then unused).
 
     Returns
     -------
@@ -724,7 +728,8 @@ def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 
     lams = np.logspace(-4, 3, 400) if lams is None else np.asarray(lams, dtype=float)
     path = ridge_path(X, y, lams)
     eb = empirical_bayes(X, y)
-    tree = full_bayes(dataset, chains=chains, draws=draws, tune=max(draws, 1000), seed=seed)
+    tree = full_bayes(dataset, chains=chains, draws=draws, tune=max(draws, 1000), seed=seed) if posterior is None \
+        else posterior
     lam_draws = np.asarray(tree["posterior"]["lam"]).reshape(-1)
     lo, med, hi = np.quantile(lam_draws, [0.05, 0.5, 0.95])
     post = tree["posterior"]

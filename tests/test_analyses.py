@@ -9,6 +9,7 @@ analysis's source), and 'nan' must never appear.
 from __future__ import annotations
 
 import ast
+import inspect
 import itertools
 import json
 import math
@@ -399,6 +400,19 @@ def test_the_library_never_imports_the_analyses():
             assert "bayeswd.analyses" not in text and "from bayeswd import analyses" not in text, path
     assert "bayeswd.cli" not in (ROOT / "bayeswd" / "commands.py").read_text()
 
+
+
+def test_each_shared_computation_is_declared_for_the_scheduler():
+    """What an analysis computes through ctx.once is in its SHARES (so the report runs the sections
+    sharing it in one worker), and SHARES names nothing else; a shared computation has two users."""
+    users = {}
+    for name in analyses.MODULES:
+        module = analyses.load(name)
+        once = set(re.findall(r"ctx\.once\(\s*(\w+)", inspect.getsource(module)))
+        assert once == set(getattr(module, "SHARES", ())), name
+        for fn in once:
+            users.setdefault(fn, []).append(name)
+    assert users and all(len(names) > 1 for names in users.values()), users
 
 # ---- the lecture's 2-D picture --------------------------------------------------------------------
 

@@ -170,7 +170,11 @@ def test_predictive_coverage_matches_nominal(d2l):
 
 
 def test_three_ways_to_choose_lambda(d2l):
-    choices = choose_lambda(d2l, draws=1000, seed=0)
+    tree = full_bayes(d2l, draws=1000, tune=1000, seed=0)
+    choices = choose_lambda(d2l, posterior=tree)     # a run already made (the report shares one)
+    np.testing.assert_array_equal(choices.lam_draws, np.asarray(tree["posterior"]["lam"]).reshape(-1))
+    with pytest.warns(SamplingWarning, match="did not converge"):   # or its own: too short to trust, and said so
+        assert choose_lambda(d2l, chains=1, draws=100, seed=0).lam_draws.shape == (100,)
     assert choices.empirical_bayes == pytest.approx(bayeswd.empirical_bayes(d2l.X_train, d2l.y_train).lam)
     path = bayeswd.ridge_path(d2l.X_train, d2l.y_train, choices.lams)
     # the continuous optimum, bracketed by the grid's best point and its neighbours
