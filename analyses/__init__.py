@@ -4,8 +4,8 @@ Each module defines NAME, TITLE, QUESTION, SETTINGS (typed, bounded knobs), QUIC
 values for ``--quick``), a Results dataclass, ``compute(ctx) -> Results`` and
 ``render(results) -> Section``; optionally TYPICAL_SECONDS (the first run's progress estimate) and
 SHARES (the names of what ``compute`` makes through ``ctx.once``: a costly computation another
-section makes too, which the report then runs in one worker and makes once). In a source checkout this folder is ``analyses/``; the
-wheel installs it as ``bayeswd.analyses``.
+section makes too, which the report then runs in one worker and makes once). In a source checkout
+this folder is ``analyses/``; the wheel installs it as ``bayeswd.analyses``.
 """
 
 from __future__ import annotations
