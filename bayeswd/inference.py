@@ -728,8 +728,8 @@ def choose_lambda(dataset: Dataset, *, lams=None, chains: int = 4, draws: int = 
     lams = np.logspace(-4, 3, 400) if lams is None else np.asarray(lams, dtype=float)
     path = ridge_path(X, y, lams)
     eb = empirical_bayes(X, y)
-    tree = full_bayes(dataset, chains=chains, draws=draws, tune=max(draws, 1000), seed=seed) if posterior is None \
-        else posterior
+    tree = posterior if posterior is not None else \
+        full_bayes(dataset, chains=chains, draws=draws, tune=max(draws, 1000), seed=seed)
     lam_draws = np.asarray(tree["posterior"]["lam"]).reshape(-1)
     lo, med, hi = np.quantile(lam_draws, [0.05, 0.5, 0.95])
     post = tree["posterior"]

@@ -401,7 +401,6 @@ def test_the_library_never_imports_the_analyses():
     assert "bayeswd.cli" not in (ROOT / "bayeswd" / "commands.py").read_text()
 
 
-
 def test_each_shared_computation_is_declared_for_the_scheduler():
     """What an analysis computes through ctx.once is in its SHARES (so the report runs the sections
     sharing it in one worker), and SHARES names nothing else; a shared computation has two users."""
@@ -413,6 +412,7 @@ def test_each_shared_computation_is_declared_for_the_scheduler():
         for fn in once:
             users.setdefault(fn, []).append(name)
     assert users and all(len(names) > 1 for names in users.values()), users
+
 
 # ---- the lecture's 2-D picture --------------------------------------------------------------------
 

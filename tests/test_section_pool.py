@@ -33,8 +33,8 @@ def work(name, ctx, label, mode):
     return name, ctx, os.getpid()
 
 
-def section(name):
-    return SimpleNamespace(NAME=name)
+def section(name, *shares):
+    return SimpleNamespace(NAME=name, SHARES=shares)
 
 
 @pytest.fixture(autouse=True)
@@ -142,15 +142,11 @@ def test_a_report_whose_worker_is_killed_says_so_in_one_line(tmp_path):
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 
-def shares(name, *keys):
-    return SimpleNamespace(NAME=name, SHARES=keys)
-
-
 def test_a_section_sharing_a_computation_goes_to_the_worker_that_made_it():
     # The first worker holds "x" from sleep1; the other, free first, takes sleep3 rather than b, so
     # b waits for the first worker, which computed x (ctx.once keeps it there).
     with _SectionPool(2, "off", work=work) as pool:
-        for module in (shares("sleep1", "x"), section("sleep0.2"), shares("b", "x"), section("sleep3")):
+        for module in (section("sleep1", "x"), section("sleep0.2"), section("b", "x"), section("sleep3")):
             pool.submit(module, None, "")
         pids = {name: pool.result(section(name), None)[2] for name in ("sleep1", "sleep0.2", "b", "sleep3")}
     assert pids["b"] == pids["sleep1"] != pids["sleep3"] == pids["sleep0.2"]
@@ -158,7 +154,7 @@ def test_a_section_sharing_a_computation_goes_to_the_worker_that_made_it():
 
 def test_a_free_worker_never_waits_for_a_shared_computation():
     with _SectionPool(2, "off", work=work) as pool:
-        for module in (shares("sleep5", "x"), section("a"), shares("b", "x")):
+        for module in (section("sleep5", "x"), section("a"), section("b", "x")):
             pool.submit(module, None, "")
         start = time.perf_counter()
         b, a = pool.result(section("b"), None), pool.result(section("a"), None)
