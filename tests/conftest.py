@@ -41,6 +41,17 @@ def _private_cache(tmp_path_factory):
             os.environ[name] = value
 
 
+@pytest.fixture(autouse=True)
+def _program_store_as_found():
+    """A command run in this process turns on the store of traced sweeps: put the setting back after each
+    test, so that one test's command does not change what the next one traces."""
+    from bayeswd import _jax_setup
+
+    found = _jax_setup._PROGRAMS
+    yield
+    _jax_setup._PROGRAMS = found
+
+
 def previous_report(folder, text="previous report"):
     """A report folder as bayeswd leaves it (with its manifest), holding index.html = ``text``."""
     from bayeswd.output import atomic_directory

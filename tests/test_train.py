@@ -95,9 +95,11 @@ def test_seed_002_three_ways_agree():
         np.testing.assert_allclose(got_b, b, atol=1e-12, rtol=0)
 
 
-def test_sweep_is_an_xarray_and_compiles_once(d2l):
+def test_sweep_is_an_xarray_and_compiles_once(d2l, monkeypatch):
+    from bayeswd import _jax_setup
     from bayeswd.training import program
 
+    monkeypatch.setattr(_jax_setup, "_PROGRAMS", None)   # a library call's own trace, not one read back from disk
     program.program_for.cache_clear()     # each program counts its own traces; start from none
     run = train(d2l, [0.0, 0.5, 3.0], seed=[0, 1], init_sd=[0.01, 1.0], epochs=3)
     assert run.traces == 1
@@ -182,8 +184,9 @@ def test_any_iterable_is_a_sweep(d2l):
 
 
 def test_train_leaves_jax_global_settings_alone():
-    """A library call changes no JAX setting bayeswd chooses: the persistent compilation cache is the
-    command's opt-in (run in a fresh interpreter: other tests' CLI calls opt in for their process)."""
+    """A library call changes no JAX setting bayeswd chooses: the persistent compilation cache and the
+    store of traced sweeps are the command's opt-in (run in a fresh interpreter: other tests' CLI calls opt
+    in for their process)."""
     import subprocess
     import sys
 
@@ -195,6 +198,8 @@ before = {k: getattr(jax.config, k) for k in keys}
 bayeswd.train(bayeswd.d2l_data(seed=0), [0.0, 1.0], epochs=2)
 after = {k: getattr(jax.config, k) for k in keys}
 assert before == after, (before, after)
+from bayeswd import _jax_setup
+assert _jax_setup.program_store_folder() is None      # nor keeps its traced sweeps on disk
 print("same")
 """
     env = {k: v for k, v in __import__("os").environ.items() if k != "BAYESWD_COMPILE_CACHE"}

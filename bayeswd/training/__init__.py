@@ -9,6 +9,7 @@
 - :mod:`~bayeswd.training.step` — the pure ``step(state, batch, lam)`` and one model's epochs;
 - :mod:`~bayeswd.training.coordinates` — what is trained: all weights, or the exact row-space path;
 - :mod:`~bayeswd.training.program` — the whole sweep as one compiled function;
+- :mod:`~bayeswd.training.program_store` — traced sweeps kept on disk, when the command opts in;
 - :mod:`~bayeswd.training.executor` — where it runs: local threads, or Dask with an optional Zarr store.
 
 (The package is ``training``, not ``train``: ``bayeswd.train`` is the function, and a subpackage of

@@ -22,7 +22,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-from bayeswd._jax_setup import enable_compilation_cache
+from bayeswd._jax_setup import enable_compilation_cache, program_store_folder
 from bayeswd.objective import half_mse, penalty
 from bayeswd.training.coordinates import METRICS
 from bayeswd.training.program import MODELS_PER_BATCH, SweepInputs, program_for
@@ -109,9 +109,10 @@ class Dask(Local):
         threads = 1 if self.workers is None else self.workers
         shared = self.client.scatter(inputs, broadcast=True)
         cache_dir = jax.config.jax_compilation_cache_dir or None    # workers share this process's cache, if any
+        programs = program_store_folder() is not None                  # and its store of traced sweeps, if on
         token = uuid.uuid4().hex[:8]        # named tasks: the dashboard shows "bayeswd-train-block", not a hash
         futures = [self.client.submit(_block_task, shared, bl, bs, threads, self.store, region, factor, cache_dir,
-                                      key=f"bayeswd-train-block-{token}-{i}", pure=False)
+                                      programs, key=f"bayeswd-train-block-{token}-{i}", pure=False)
                    for i, (bl, bs, region) in enumerate(tasks)]
         if self.progress:
             from dask.distributed import as_completed
@@ -306,12 +307,13 @@ def _blocks(size: int, length: int) -> list[np.ndarray]:
 
 
 def _block_task(inputs: SweepInputs, lams, seeds, workers: int, store: str | None, region: tuple | None,
-                factor: float, cache_dir: str | None = None):
+                factor: float, cache_dir: str | None = None, programs: bool = False):
     """Run one block (on a Dask worker or here). With a store, write its region and return only
     the divergence summary; else return the arrays. ``cache_dir``: the submitting process's persistent
-    compilation cache, which a Dask worker joins (None: leave the worker's JAX settings alone)."""
+    compilation cache, which a Dask worker joins (None: leave the worker's JAX settings alone), with its
+    store of traced sweeps when ``programs``."""
     if cache_dir:
-        enable_compilation_cache(cache_dir)
+        enable_compilation_cache(cache_dir, programs=programs)
     out, traces = run_block(inputs, lams, seeds, workers)
     diverged = first_divergence(out, lams, inputs, factor) if inputs.check_finite else None
     if store is None:

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayeswd.training import coordinates
+from bayeswd.training import coordinates, program_store
 from bayeswd.training.config import Spec
 from bayeswd.training.step import fit, gradient_descent, objective_for
 
@@ -64,7 +64,8 @@ class SweepInputs:
 
 class Program:
     """The jit-compiled sweep for one :class:`Spec`; ``traces`` counts how often JAX traced it
-    (once per new input shape), so a test can prove that a sweep compiled once.
+    (once per new input shape, none for a shape read back from :mod:`~bayeswd.training.program_store`),
+    so a test can prove that a sweep compiled once.
 
     Parameters
     ----------
@@ -79,9 +80,17 @@ class Program:
         self.objective = objective_for(spec)
         self._lock = threading.Lock()
         self._jitted = jax.jit(self._trace)
+        self._stored, self._store_lock = {}, threading.Lock()   # store key → the function read back or exported
 
     def __call__(self, lam_grid, seeds, init_sds, lr, start, data, basis):
-        return self._jitted(lam_grid, seeds, init_sds, lr, start, data, basis)
+        args = (lam_grid, seeds, init_sds, lr, start, data, basis)
+        name = program_store.key(self.spec, args)
+        if name is None:
+            return self._jitted(*args)
+        with self._store_lock:      # the parallel parts of a block share one shape: one of them exports it
+            if name not in self._stored:
+                self._stored[name] = program_store.load_or_export(name, self._jitted, args)
+        return self._stored[name](*args)
 
     def _trace(self, lam_grid, seeds, init_sds, lr, start, data, basis):
         with self._lock:
